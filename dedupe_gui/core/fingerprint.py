@@ -1,0 +1,156 @@
+"""Per-picture fingerprints: what the two matching stages need, computed from one small decode.
+
+Stage 1 (candidate search) gets 64-bit pHashes (imagehash's algorithm: 32x32 grey, DCT, the
+8x8 lowest frequencies against their median) of the picture in all 8 dihedral orientations,
+and the same for its central crop, so rotated, mirrored and cropped copies land within a few
+bits of the original without decoding anything twice. Stage 2 (verification) gets small grey
+thumbnails of the picture and of several central crops, from which the matcher computes a
+robust correlation. Everything is stored whatever the scan options: mirror matching is the
+matcher's decision, so a cached fingerprint serves every option.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from dedupe_gui.core.imageio import UnreadableImage, load_reduced
+
+FINGERPRINT_VERSION = 1
+
+N_ORIENT = 8  # o = rot + 4 * mirrored: np.rot90(fliplr(x) if mirrored else x, rot)
+HASH_CROP = 0.85  # the central crop hashed too (a copy cropped by ~15% matches it)
+HASH_WORDS = 2 * N_ORIENT  # [full in 8 orientations, crop in 8 orientations]
+THUMB = 32  # side of the verification thumbnails
+THUMB_CROPS = (1.0, 0.95, 0.9, 0.85, 0.8)  # central crop fractions kept as thumbnails
+FEATURES = len(THUMB_CROPS) * THUMB * THUMB
+
+
+def orient(a: np.ndarray, o: int) -> np.ndarray:
+    """Orientation ``o`` (0-7) of the last two axes of ``a``."""
+    if o >= 4:
+        a = a[..., ::-1]
+    return np.rot90(a, o % 4, axes=(-2, -1))
+
+
+def _phash_bits(img32: np.ndarray) -> np.ndarray:
+    """64 bits of pHash from a 32x32 float32 picture."""
+    low = cv2.dct(img32)[:8, :8]
+    return (low > np.median(low)).ravel()
+
+
+def _pack(bits: np.ndarray) -> np.uint64:
+    return np.frombuffer(np.packbits(bits).tobytes(), ">u8")[0].astype(np.uint64)
+
+
+def _central(a: np.ndarray, frac: float) -> np.ndarray:
+    h, w = a.shape
+    dy, dx = round(h * (1 - frac) / 2), round(w * (1 - frac) / 2)
+    return a[dy:h - dy, dx:w - dx] if frac < 1 else a
+
+
+def _square(a: np.ndarray, side: int) -> np.ndarray:
+    return cv2.resize(a, (side, side), interpolation=cv2.INTER_AREA)
+
+
+def fingerprint_pixels(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(hashes uint64 (HASH_WORDS,), features uint8 (FEATURES,)) of an upright grey picture."""
+    hashes = np.empty(HASH_WORDS, np.uint64)
+    for k, frac in enumerate((1.0, HASH_CROP)):
+        base = _square(_central(grey, frac), 32).astype(np.float32)
+        for o in range(N_ORIENT):
+            hashes[k * N_ORIENT + o] = _pack(_phash_bits(np.ascontiguousarray(orient(base, o))))
+    feats = np.concatenate([_square(_central(grey, f), THUMB).ravel() for f in THUMB_CROPS])
+    return hashes, feats.astype(np.uint8)
+
+
+@dataclass
+class FingerprintBatch:
+    """Fingerprints of a chunk of files, as arrays (compact to pickle and to cache)."""
+
+    paths: list[str]
+    width: np.ndarray  # int32 (N,) displayed size
+    height: np.ndarray  # int32 (N,)
+    hashes: np.ndarray  # uint64 (N, HASH_WORDS)
+    features: np.ndarray  # uint8 (N, FEATURES)
+    skipped: list[tuple[str, str]]  # (path, reason)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @classmethod
+    def empty(cls) -> FingerprintBatch:
+        return cls([], np.empty(0, np.int32), np.empty(0, np.int32),
+                   np.empty((0, HASH_WORDS), np.uint64), np.empty((0, FEATURES), np.uint8), [])
+
+    def blobs(self) -> list[bytes]:
+        """One blob per file: width, height (int32 LE), hashes (uint64 LE), features."""
+        head = np.stack([self.width, self.height], axis=1).astype("<i4")
+        hashes = self.hashes.astype("<u8")
+        return [head[i].tobytes() + hashes[i].tobytes() + self.features[i].tobytes()
+                for i in range(len(self.paths))]
+
+    @classmethod
+    def from_blobs(cls, paths: list[str], blobs: list[bytes]) -> FingerprintBatch:
+        """The inverse of ``blobs`` (blobs of another FINGERPRINT_VERSION are the cache's job)."""
+        n = len(paths)
+        if n == 0:
+            return cls.empty()
+        size = 8 + 8 * HASH_WORDS + FEATURES
+        raw = np.frombuffer(b"".join(blobs), np.uint8)
+        if raw.size != n * size:
+            raise ValueError(f"fingerprint blobs of the wrong size for version {FINGERPRINT_VERSION}")
+        raw = raw.reshape(n, size)
+        head = raw[:, :8].copy().view("<i4")
+        hashes = raw[:, 8:8 + 8 * HASH_WORDS].copy().view("<u8").astype(np.uint64)
+        feats = raw[:, 8 + 8 * HASH_WORDS:].copy()
+        return cls(list(paths), head[:, 0].astype(np.int32), head[:, 1].astype(np.int32),
+                   hashes, feats, [])
+
+    @classmethod
+    def concat(cls, batches: list[FingerprintBatch]) -> FingerprintBatch:
+        if not batches:
+            return cls.empty()
+        return cls(
+            [p for b in batches for p in b.paths],
+            np.concatenate([b.width for b in batches]).astype(np.int32),
+            np.concatenate([b.height for b in batches]).astype(np.int32),
+            np.concatenate([b.hashes for b in batches]).astype(np.uint64),
+            np.concatenate([b.features for b in batches]).astype(np.uint8),
+            [s for b in batches for s in b.skipped],
+        )
+
+
+def fingerprint_chunk(paths: list[str]) -> FingerprintBatch:
+    """THE worker function: fingerprint ``paths``; every per-file failure becomes a skip."""
+    from dedupe_gui.core.parallel import worker_setup
+
+    worker_setup()
+    ok: list[str] = []
+    widths: list[int] = []
+    heights: list[int] = []
+    hashes: list[np.ndarray] = []
+    feats: list[np.ndarray] = []
+    skipped: list[tuple[str, str]] = []
+    for path in paths:
+        try:
+            dec = load_reduced(path)
+            h, f = fingerprint_pixels(dec.pixels)
+        except UnreadableImage as exc:
+            skipped.append((path, str(exc)))
+            continue
+        except Exception as exc:  # noqa: BLE001 - one bad file never costs the chunk
+            skipped.append((path, f"cannot decode: {type(exc).__name__}: {exc}"))
+            continue
+        ok.append(path)
+        widths.append(dec.width)
+        heights.append(dec.height)
+        hashes.append(h)
+        feats.append(f)
+    if not ok:
+        batch = FingerprintBatch.empty()
+        batch.skipped = skipped
+        return batch
+    return FingerprintBatch(ok, np.array(widths, np.int32), np.array(heights, np.int32),
+                            np.stack(hashes), np.stack(feats), skipped)

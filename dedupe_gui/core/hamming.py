@@ -1,0 +1,56 @@
+"""Stage 1 of matching: every pair of hashes within a Hamming distance, vectorised in tiles.
+
+Each file carries several 64-bit words (its hash in several orientations/crops). The distance
+between a query file and a stored file is the minimum over the word combinations asked for.
+XOR + ``np.bitwise_count`` over a tile of query rows against all stored rows keeps memory
+bounded (about ``tile_elems`` bytes per temporary) and never loops in Python per pair.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+TILE_ELEMS = 1 << 21  # query rows x stored rows per tile (a few MB of uint8 temporaries)
+
+
+def pairs_within(queries: np.ndarray, base: np.ndarray, max_dist: int, *,
+                 query_start: int | None = None, tile_elems: int = TILE_ELEMS,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """All (i, j) with min over words k, m of popcount(queries[i, k] ^ base[j, m]) <= max_dist.
+
+    ``queries`` uint64 (n, Kq), ``base`` uint64 (N, Kb). With ``query_start`` the queries are
+    rows ``query_start + i`` of ``base`` itself and only pairs with j < query_start + i are
+    kept (each unordered pair once, no self-pairs).
+    Returns (i, j, distance, k, m): the best word combination of each pair.
+    """
+    queries = np.ascontiguousarray(queries, np.uint64)
+    base = np.ascontiguousarray(base, np.uint64)
+    if queries.ndim == 1:
+        queries = queries[:, None]
+    if base.ndim == 1:
+        base = base[:, None]
+    n, kq = queries.shape
+    nb, kb = base.shape
+    out_i, out_j = [], []
+    if n and nb:
+        rows = max(1, tile_elems // nb)
+        cols_t = [np.ascontiguousarray(base[:, m]) for m in range(kb)]
+        for t0 in range(0, n, rows):
+            t1 = min(n, t0 + rows)
+            best = np.full((t1 - t0, nb), 255, np.uint8)
+            for k in range(kq):
+                q = queries[t0:t1, k, None]
+                for m in range(kb):
+                    np.minimum(best, np.bitwise_count(q ^ cols_t[m]), out=best)
+            if query_start is not None:
+                gi = np.arange(query_start + t0, query_start + t1)
+                best[np.arange(nb)[None, :] >= gi[:, None]] = 255
+            ii, jj = np.nonzero(best <= max_dist)
+            out_i.append(ii + t0)
+            out_j.append(jj)
+    i = np.concatenate(out_i).astype(np.int64) if out_i else np.empty(0, np.int64)
+    j = np.concatenate(out_j).astype(np.int64) if out_j else np.empty(0, np.int64)
+    # The winning combination, recomputed on the (few) surviving pairs only.
+    d_all = np.bitwise_count(queries[i][:, :, None] ^ base[j][:, None, :]).reshape(len(i), -1)
+    flat = np.argmin(d_all, axis=1) if len(i) else np.empty(0, np.int64)
+    dist = d_all[np.arange(len(i)), flat].astype(np.int16) if len(i) else np.empty(0, np.int16)
+    return i, j, dist, flat // kb, flat % kb
