@@ -1,0 +1,645 @@
+"""Keep / move / trash / delete, journalled, undoable: the ONLY code that changes user files.
+
+Safety rules, each enforced here rather than trusted to callers:
+- a file that changed since the scan (size or mtime_ns), vanished, is a symlink or is not a
+  regular file is refused (``ActionRefused``, whose text is shown to the user);
+- files in reference folders are never trashed, deleted or moved, and nothing is moved into
+  a reference folder;
+- ``keep=`` (the copy the user keeps) must still exist unchanged, so a decision made on an
+  old pair can never remove the last copy;
+- a move never overwrites: it takes a free name (``name (1).jpg``); across filesystems it
+  copies to a hidden temporary name, renames it into place, and only then removes the source;
+- every operation is written to the journal ('pending') before it runs and marked 'done'
+  after; on open, pending entries are settled (finished or rolled back, never losing a byte);
+- default delete is the system trash (send2trash); permanent delete only when enabled.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import stat
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from dedupe_gui.core import trash as _trash
+from dedupe_gui.core.journal import Entry, HistoryItem, Journal
+from dedupe_gui.core.results import FileRecord
+
+try:  # one instance at a time settles a journal; a second one must not roll back live work
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+
+class ActionRefused(Exception):
+    """An action was not performed; ``str(exc)`` is a user-facing reason. Nothing changed."""
+
+
+def _name(path: str | os.PathLike) -> str:
+    return os.path.basename(os.fspath(path))
+
+
+def _under(path: Path, folder: Path) -> bool:
+    try:
+        return os.path.commonpath([path, folder]) == str(folder)
+    except ValueError:  # different drives
+        return False
+
+
+def free_name(target: Path) -> Path:
+    """``target`` if nothing is there, else ``stem (1).ext``, ``stem (2).ext``, ..."""
+    if not os.path.lexists(target):
+        return target
+    stem, suffix = target.stem, target.suffix
+    i = 1
+    while True:
+        cand = target.with_name(f"{stem} ({i}){suffix}")
+        if not os.path.lexists(cand):
+            return cand
+        i += 1
+
+
+def _same_bytes(a: str, b: str, prefix_ok: bool = False) -> bool:
+    """True if ``a`` and ``b`` hold the same bytes (or, with prefix_ok, ``a`` is a prefix of
+    ``b``: a partial copy)."""
+    try:
+        sa, sb = os.path.getsize(a), os.path.getsize(b)
+        if sa != sb and not (prefix_ok and sa <= sb):
+            return False
+        with open(a, "rb") as fa, open(b, "rb") as fb:
+            while True:
+                ca = fa.read(1 << 20)
+                if not ca:
+                    return True
+                if ca != fb.read(len(ca)):
+                    return False
+    except OSError:
+        return False
+
+
+def _samefile(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _fsync_dir(path: Path) -> None:
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _place(src: str, dst: str) -> None:
+    """Give ``src`` the name ``dst`` on the same filesystem, never replacing ``dst``.
+    A hard link fails atomically if ``dst`` exists; filesystems without hard links get a
+    check-then-rename. Raises FileExistsError, or OSError(EXDEV) across filesystems."""
+    try:
+        os.link(src, dst, follow_symlinks=False)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.EXDEV:
+            raise
+        if os.path.lexists(dst):  # no hard links here (FAT, some network shares)
+            raise FileExistsError(errno.EEXIST, "File exists", dst) from None
+        os.rename(src, dst)
+        return
+    os.unlink(src)
+
+
+def _transfer(src: str, dst: str, temp: str) -> None:
+    """Move ``src`` to ``dst`` (free name, existing folder). Crash-safe: at every moment the
+    bytes are complete at ``src`` or at ``dst`` (see ``Actions._settle_transfer``)."""
+    try:
+        _place(src, dst)
+        _fsync_dir(Path(dst).parent)
+        return
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+    shutil.copy2(src, temp)  # other filesystem: copy (keeps mtime), make it durable, rename
+    with open(temp, "rb") as f:
+        os.fsync(f.fileno())
+    try:
+        _place(temp, dst)
+    except OSError:
+        os.unlink(temp)
+        raise
+    _fsync_dir(Path(dst).parent)
+    os.unlink(src)
+
+
+def _temp_for(dst: Path) -> str:
+    return str(dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:8]}.dedupe-part"))
+
+
+def _makedirs(folder: Path) -> list[str]:
+    """Create ``folder`` and missing parents; return the created ones (deepest last)."""
+    missing = []
+    p = folder
+    while not p.exists():
+        missing.append(p)
+        if p.parent == p:
+            break
+        p = p.parent
+    made = []
+    for d in reversed(missing):
+        os.mkdir(d)
+        made.append(str(d))
+    return made
+
+
+def _remove_empty(dirs: list[str]) -> None:
+    for d in reversed(dirs):
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass
+
+
+class Actions:
+    """The journalled file operations and their undo/redo history (persisted in SQLite)."""
+
+    #: True where undoing a trash restores the file (freedesktop trash: Linux, BSD). Where
+    #: False (macOS, Windows), trashing cannot be undone from the app: warn before trashing.
+    can_restore_trash: bool = _trash.CAN_RESTORE
+
+    def __init__(self, journal_path: Path, reference_dirs: Iterable[Path] = (),
+                 permanent_delete: bool = False):
+        self.journal = Journal(Path(journal_path))
+        self.reference_dirs = [Path(p) for p in reference_dirs]
+        self.permanent_delete = permanent_delete
+        self._lock = threading.RLock()
+        self._batch: int | None = None
+        self._depth = 0
+        self._lockfile = self._acquire(Path(journal_path))
+        self.recovered: list[str] = self.recover()
+
+    # lifecycle --------------------------------------------------------------------------
+    @staticmethod
+    def _acquire(path: Path):
+        if fcntl is None:
+            return None
+        f = open(path.with_name(path.name + ".lock"), "a+")  # noqa: SIM115 - held open
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            return None
+        return f
+
+    def close(self) -> None:
+        with self._lock:
+            self.journal.close()
+            if self._lockfile is not None:
+                self._lockfile.close()
+                self._lockfile = None
+
+    def __enter__(self) -> Actions:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # checks -------------------------------------------------------------------------------
+    def _reference_of(self, path: str | Path) -> Path | None:
+        real = Path(os.path.realpath(path))
+        for ref in self.reference_dirs:
+            if _under(real, Path(os.path.realpath(ref))):
+                return ref
+        return None
+
+    def _check_source(self, rec: FileRecord, verb: str) -> None:
+        name = _name(rec.path)
+        ref = self._reference_of(rec.path)
+        if ref is not None:
+            raise ActionRefused(f"{name} is in the reference folder {ref}; reference files are never {verb}.")
+        try:
+            st = os.lstat(rec.path)
+        except FileNotFoundError:
+            raise ActionRefused(f"{name} no longer exists at {rec.path}.") from None
+        except OSError as exc:
+            raise ActionRefused(f"{name} cannot be read: {exc.strerror or exc}.") from None
+        if stat.S_ISLNK(st.st_mode):
+            raise ActionRefused(f"{name} is a symbolic link; act on the file it points to.")
+        if not stat.S_ISREG(st.st_mode):
+            raise ActionRefused(f"{name} is not a regular file.")
+        if st.st_size != rec.size or st.st_mtime_ns != rec.mtime_ns:
+            raise ActionRefused(f"{name} changed since it was scanned (size or modification time "
+                                "differ); rescan before deciding.")
+
+    @staticmethod
+    def _check_keep(rec: FileRecord, keep: FileRecord | None) -> None:
+        if keep is None:
+            return
+        if os.path.normpath(keep.path) == os.path.normpath(rec.path):
+            raise ActionRefused(f"{_name(rec.path)} is the copy you chose to keep.")
+        try:
+            st = os.stat(keep.path)
+        except OSError:
+            raise ActionRefused(f"The copy you keep, {keep.path}, is gone: {_name(rec.path)} may be "
+                                "the last copy, so it was left alone.") from None
+        if st.st_size != keep.size or st.st_mtime_ns != keep.mtime_ns:
+            raise ActionRefused(f"The copy you keep, {_name(keep.path)}, changed since the scan; "
+                                f"{_name(rec.path)} was left alone. Rescan before deciding.")
+
+    # steps and batches --------------------------------------------------------------------
+    @contextmanager
+    def batch(self, label: str) -> Iterator[int]:
+        """Everything done inside is ONE undo step (a bulk apply). Nested batches join the
+        outer one. Actions that are refused inside a batch do not abort it."""
+        with self._lock:
+            if self._batch is None:
+                self._batch = self.journal.new_step(label)
+            self._depth += 1
+            try:
+                yield self._batch
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    step, self._batch = self._batch, None
+                    self._close_step(step)
+
+    @contextmanager
+    def _step(self, label: str) -> Iterator[int]:
+        if self._batch is not None:
+            yield self._batch
+            return
+        step = self.journal.new_step(label)
+        try:
+            yield step
+        finally:
+            self._close_step(step)
+
+    def _close_step(self, step: int) -> None:
+        done = self.journal.entries(step, ("done",))
+        if any(self._reversible(e) for e in done):
+            state = "active"
+        elif done:
+            state = "final"
+        else:
+            state = "empty"
+        if done:
+            self.journal.discard_redo()  # a new action invalidates what could be redone
+        self.journal.set_step(step, state)
+
+    def _reversible(self, e: Entry) -> bool:
+        if e.op == "move":
+            return True
+        return e.op == "trash" and e.trash_name is not None and self.can_restore_trash
+
+    # actions ------------------------------------------------------------------------------
+    def trash(self, rec: FileRecord, keep: FileRecord | None = None) -> None:
+        """Send ``rec`` to the system trash. ``keep``: the copy the user keeps (checked)."""
+        with self._lock:
+            self._check_source(rec, "trashed")
+            self._check_keep(rec, keep)
+            with self._step(f"Trash {_name(rec.path)}") as step:
+                e = self.journal.add(step, "trash", rec.path, size=rec.size, mtime_ns=rec.mtime_ns)
+                self._do_trash(e)
+
+    def delete_permanently(self, rec: FileRecord, keep: FileRecord | None = None) -> None:
+        """Delete for good (cannot be undone); only when permanent delete is enabled."""
+        with self._lock:
+            if not self.permanent_delete:
+                raise ActionRefused("Permanent delete is switched off; files go to the trash.")
+            self._check_source(rec, "deleted")
+            self._check_keep(rec, keep)
+            with self._step(f"Delete {_name(rec.path)} permanently") as step:
+                e = self.journal.add(step, "delete", rec.path, size=rec.size, mtime_ns=rec.mtime_ns)
+                try:
+                    os.unlink(rec.path)
+                except OSError as exc:
+                    self._settle(e)
+                    raise ActionRefused(f"Could not delete {_name(rec.path)}: {exc.strerror or exc}.") from None
+                self.journal.update(e.id, state="done")
+
+    def move(self, rec: FileRecord, dest_dir: Path, keep_relative_to: Path | None = None,
+             keep: FileRecord | None = None) -> Path:
+        """Move ``rec`` into ``dest_dir`` (under its path relative to ``keep_relative_to`` if
+        given), creating folders, never overwriting. Returns the new path."""
+        with self._lock:
+            self._check_source(rec, "moved")
+            self._check_keep(rec, keep)
+            dest_dir = Path(os.path.abspath(dest_dir))
+            if keep_relative_to is not None:
+                try:
+                    rel = Path(os.path.abspath(rec.path)).relative_to(os.path.abspath(keep_relative_to))
+                except ValueError:
+                    raise ActionRefused(f"{_name(rec.path)} is not inside {keep_relative_to}.") from None
+                target = dest_dir / rel
+            else:
+                target = dest_dir / _name(rec.path)
+            ref = self._reference_of(target.parent if target.parent.exists() else dest_dir)
+            if ref is None:
+                ref = next((r for r in self.reference_dirs
+                            if _under(Path(os.path.abspath(target)), Path(os.path.abspath(r)))), None)
+            if ref is not None:
+                raise ActionRefused(f"The destination is inside the reference folder {ref}; "
+                                    "reference folders are read-only.")
+            if os.path.normpath(target) == os.path.normpath(os.path.abspath(rec.path)):
+                raise ActionRefused(f"{_name(rec.path)} is already in {dest_dir}.")
+            try:
+                made = _makedirs(target.parent)
+            except OSError as exc:
+                raise ActionRefused(f"Cannot create the folder {target.parent}: {exc.strerror or exc}.") from None
+            if not os.access(target.parent, os.W_OK):
+                _remove_empty(made)
+                raise ActionRefused(f"The folder {target.parent} is not writable.")
+            with self._step(f"Move {_name(rec.path)} to {dest_dir}") as step:
+                dst = free_name(target)
+                e = self.journal.add(step, "move", rec.path, dst=str(dst), temp=_temp_for(dst),
+                                     size=rec.size, mtime_ns=rec.mtime_ns, made_dirs=made)
+                return Path(self._do_move(e))
+
+    # performing (journal entry already pending) -------------------------------------------
+    def _do_trash(self, e: Entry) -> None:
+        try:
+            _trash.send_to_trash(e.src)
+        except Exception as exc:  # noqa: BLE001 - send2trash raises several kinds
+            msg = self._settle(e)
+            raise ActionRefused(f"Could not move {_name(e.src)} to the trash: {exc}"
+                                + (f" ({msg})" if msg else "")) from None
+        item = None
+        if self.can_restore_trash:
+            item = _trash.locate(e.src, datetime.fromtimestamp(e.created), e.size, e.mtime_ns,
+                                 exclude=self.journal.trash_items_in_use())
+        self.journal.update(e.id, state="done",
+                            dst=str(item.file_path) if item else None,
+                            trash_dir=item.trash_dir if item else None,
+                            trash_name=item.name if item else None,
+                            message=None if item or not self.can_restore_trash
+                            else "trashed, but not found in the trash: cannot be undone")
+
+    def _do_move(self, e: Entry) -> str:
+        for _ in range(1000):
+            try:
+                _transfer(e.src, e.dst, e.temp)
+            except FileExistsError:  # taken since we chose it: choose again
+                dst = free_name(Path(e.dst))
+                self.journal.update(e.id, dst=str(dst), temp=_temp_for(dst))
+                e = self.journal.get(e.id)
+                continue
+            except OSError as exc:
+                msg = self._settle(e)
+                if self.journal.get(e.id).state == "done":
+                    return self.journal.get(e.id).dst
+                raise ActionRefused(f"Could not move {_name(e.src)}: {exc.strerror or exc}"
+                                    + (f" ({msg})" if msg else "")) from None
+            self.journal.update(e.id, state="done")
+            return e.dst
+        raise ActionRefused(f"Could not find a free name for {_name(e.src)}.")  # pragma: no cover
+
+    def _do_undo_entry(self, step: int, e: Entry) -> None:
+        """Reverse one applied entry (trash -> restore, move -> unmove). Pre-checked."""
+        dst = Path(e.src)
+        made = _makedirs(dst.parent)  # a restored file's folder may have been removed since
+        op = "restore" if e.op == "trash" else "unmove"
+        u = self.journal.add(step, op, e.dst, parent=e.id, dst=e.src, temp=_temp_for(dst),
+                             size=e.size, mtime_ns=e.mtime_ns, trash_dir=e.trash_dir,
+                             trash_name=e.trash_name, made_dirs=made, seq=e.seq)
+        try:
+            _transfer(u.src, u.dst, u.temp)
+        except FileExistsError:
+            self.journal.update(u.id, state="rolled_back", message="original path is taken")
+            _remove_empty(made)
+            raise ActionRefused(f"{e.src} exists again; move it away to undo.") from None
+        except OSError as exc:
+            msg = self._settle(u)
+            if self.journal.get(u.id).state != "done":
+                raise ActionRefused(f"Could not put back {_name(e.src)}: {exc.strerror or exc}"
+                                    + (f" ({msg})" if msg else "")) from None
+            return
+        self._finish_undo(u, e)
+
+    def _finish_undo(self, u: Entry, parent: Entry) -> None:
+        if u.op == "restore":
+            try:
+                os.unlink(_trash.TrashedItem(u.trash_dir, u.trash_name).info_path)
+            except FileNotFoundError:
+                pass
+        else:
+            _remove_empty(parent.made_dirs)
+        self.journal.update(u.id, state="done")
+        self.journal.update(parent.id, state="reverted")
+
+    # undo / redo ---------------------------------------------------------------------------
+    @property
+    def can_undo(self) -> bool:
+        with self._lock:
+            return self.journal.top_active() is not None
+
+    @property
+    def can_redo(self) -> bool:
+        with self._lock:
+            return self.journal.next_undone() is not None
+
+    @property
+    def undo_label(self) -> str | None:
+        with self._lock:
+            s = self.journal.top_active()
+            return s[1] if s else None
+
+    @property
+    def redo_label(self) -> str | None:
+        with self._lock:
+            s = self.journal.next_undone()
+            return s[1] if s else None
+
+    def _applied(self, step: int) -> list[Entry]:
+        return [e for e in self.journal.entries(step, ("done",)) if self._reversible(e)]
+
+    def undo(self) -> str | None:
+        """Undo the latest step; returns what was undone, None if nothing. Raises
+        ActionRefused (changing nothing) if a file cannot go back."""
+        with self._lock:
+            if self._batch is not None:
+                raise ActionRefused("A bulk action is running; undo when it has finished.")
+            top = self.journal.top_active()
+            if top is None:
+                return None
+            step, label, _ = top
+            entries = list(reversed(self._applied(step)))
+            for e in entries:  # check all first: an undo happens whole or not at all
+                if e.dst is None or not os.path.lexists(e.dst):
+                    where = "the trash" if e.op == "trash" else e.dst
+                    raise ActionRefused(f"Cannot undo \u201c{label}\u201d: {_name(e.src)} is no "
+                                        f"longer in {where}.")
+                if os.path.lexists(e.src):
+                    raise ActionRefused(f"Cannot undo \u201c{label}\u201d: {e.src} exists again; "
+                                        "move it away first.")
+            problems = []
+            for e in entries:
+                try:
+                    self._do_undo_entry(step, e)
+                except ActionRefused as exc:
+                    problems.append(str(exc))
+            if not self._applied(step):
+                self.journal.set_step(step, "undone")
+            if problems:
+                return f"Undid {label}, except: " + " ".join(problems)
+            return f"Undid {label}"
+
+    def redo(self) -> str | None:
+        """Redo the step undone last; returns what was redone, None if nothing."""
+        with self._lock:
+            if self._batch is not None:
+                raise ActionRefused("A bulk action is running; redo when it has finished.")
+            nxt = self.journal.next_undone()
+            if nxt is None:
+                return None
+            step, label, _ = nxt
+            entries = self.journal.entries(step, ("reverted",))
+            for e in entries:
+                rec = FileRecord(e.src, e.size, e.mtime_ns, 0, 0)
+                try:
+                    self._check_source(rec, "trashed" if e.op == "trash" else "moved")
+                except ActionRefused as exc:
+                    raise ActionRefused(f"Cannot redo \u201c{label}\u201d: {exc}") from None
+            problems = []
+            for e in entries:
+                try:
+                    if e.op == "trash":
+                        n = self.journal.add(step, "trash", e.src, parent=e.id, size=e.size,
+                                             mtime_ns=e.mtime_ns, seq=e.seq)
+                        self._do_trash(n)
+                    else:
+                        target = Path(e.dst)
+                        made = _makedirs(target.parent)
+                        dst = free_name(target)
+                        n = self.journal.add(step, "move", e.src, parent=e.id, dst=str(dst),
+                                             temp=_temp_for(dst), size=e.size,
+                                             mtime_ns=e.mtime_ns, made_dirs=made, seq=e.seq)
+                        self._do_move(n)
+                    self.journal.update(e.id, state="redone")
+                except (ActionRefused, OSError) as exc:
+                    problems.append(str(exc))
+            if self._applied(step):
+                self.journal.set_step(step, "active")
+            if problems:
+                return f"Redid {label}, except: " + " ".join(problems)
+            return f"Redid {label}"
+
+    # history -------------------------------------------------------------------------------
+    def history(self, limit: int = 1000) -> list[HistoryItem]:
+        """Journal entries, newest first."""
+        with self._lock:
+            return self.journal.history(limit)
+
+    # crash repair ---------------------------------------------------------------------------
+    def recover(self) -> list[str]:
+        """Settle entries left 'pending' by a crash and close batches left open. Returns a
+        message per repaired entry. Skipped while another instance holds the journal."""
+        with self._lock:
+            if fcntl is not None and self._lockfile is None:
+                return ["Another dedupe-gui instance is using the action journal; interrupted "
+                        "actions will be repaired when it closes."]
+            msgs = []
+            for e in self.journal.pending():
+                msg = self._settle(e)
+                if msg:
+                    msgs.append(msg)
+            for step, _, _ in self.journal.steps_in("open"):
+                if step != self._batch:
+                    self._close_step(step)
+            return msgs
+
+    def _settle(self, e: Entry) -> str | None:
+        """Decide what a pending entry did, finish or roll it back, mark it; return a message."""
+        if e.op == "delete":
+            if os.path.lexists(e.src):
+                self.journal.update(e.id, state="rolled_back")
+                return f"An interrupted permanent delete of {e.src} did not happen; the file is in place."
+            self.journal.update(e.id, state="done")
+            return f"An interrupted permanent delete of {e.src} had completed."
+        if e.op == "trash":
+            return self._settle_trash(e)
+        state, msg = self._settle_transfer(e)
+        if state == "done":
+            if e.op in ("restore", "unmove"):
+                self._finish_undo(self.journal.get(e.id), self.journal.get(e.parent))
+            else:
+                self.journal.update(e.id, state="done", message=msg)
+                if e.parent is not None:
+                    self.journal.update(e.parent, state="redone")
+            return f"Finished an interrupted {e.op} of {e.src} to {e.dst}."
+        self.journal.update(e.id, state=state, message=msg)
+        if state == "rolled_back":
+            _remove_empty(e.made_dirs)
+            return f"Rolled back an interrupted {e.op} of {e.src}; it is in its place." + (f" {msg}" if msg else "")
+        return f"Could not settle an interrupted {e.op} of {e.src}: {msg}"
+
+    def _settle_transfer(self, e: Entry) -> tuple[str, str | None]:
+        src, dst, temp = e.src, e.dst, e.temp
+        if temp and os.path.lexists(temp):
+            if dst and os.path.lexists(dst) and _samefile(temp, dst):
+                os.unlink(temp)  # linked into place; the temporary name is redundant
+            elif os.path.lexists(src):
+                os.unlink(temp)  # a partial copy: the source is intact
+            else:  # never delete what may be the only copy
+                return "failed", f"kept the copy at {temp}; check it and rename it by hand"
+        has_src, has_dst = os.path.lexists(src), bool(dst) and os.path.lexists(dst)
+        if has_src and has_dst:
+            if _samefile(src, dst) or _same_bytes(src, dst):
+                os.unlink(src)  # the move had completed its copy: finish it
+                return "done", None
+            return "rolled_back", f"{dst} holds another file; it was left alone."
+        if has_dst:
+            return "done", None
+        if has_src:
+            return "rolled_back", None
+        return "failed", f"the file is neither at {src} nor at {dst}"
+
+    def _settle_trash(self, e: Entry) -> str:
+        since = datetime.fromtimestamp(e.created)
+        in_use = self.journal.trash_items_in_use()
+        item = None
+        if self.can_restore_trash:
+            item = _trash.locate(e.src, since, e.size, e.mtime_ns, exclude=in_use)
+        here = os.path.lexists(e.src)
+        if item is not None:
+            if here and _same_bytes(e.src, str(item.file_path)):
+                os.unlink(e.src)  # a cross-device trash had copied everything: finish it
+            self.journal.update(e.id, state="done", dst=str(item.file_path),
+                                trash_dir=item.trash_dir, trash_name=item.name)
+            if e.parent is not None:
+                self.journal.update(e.parent, state="redone")
+            return f"Finished an interrupted trash of {e.src}."
+        if here:  # still in place: remove what the interrupted trash left behind
+            if self.can_restore_trash:
+                for it in _trash.items_for(e.src, since):
+                    if (it.trash_dir, it.name) in in_use:
+                        continue
+                    if os.path.lexists(it.file_path):
+                        if not _same_bytes(str(it.file_path), e.src, prefix_ok=True):
+                            continue
+                        os.unlink(it.file_path)
+                    try:
+                        os.unlink(it.info_path)
+                    except FileNotFoundError:
+                        pass
+            self.journal.update(e.id, state="rolled_back")
+            return f"Rolled back an interrupted trash of {e.src}; it is in its place."
+        if not self.can_restore_trash:
+            self.journal.update(e.id, state="done")
+            return f"An interrupted trash of {e.src} had completed."
+        self.journal.update(e.id, state="failed", message="gone, and not found in the trash")
+        return f"{e.src} was being trashed when the app stopped; it is gone and was not found in the trash."
+
+
+__all__ = ["ActionRefused", "Actions", "HistoryItem", "free_name"]

@@ -1,0 +1,186 @@
+"""The action journal: one SQLite file (WAL, synchronous=FULL) recording every file operation
+before it runs ('pending', with all that undo or repair needs) and after ('done').
+
+Why SQLite and FULL sync: the 'pending' row must be on disk before the file moves, or a crash
+could leave a moved file nobody knows about. The journal is also the undo history, so undo
+and redo survive restarts.
+
+Model: a *step* is one undo unit (a single decision or a bulk batch). It holds *entries*,
+one per file operation. ``op`` is 'trash', 'delete' or 'move' (the user's action) or
+'restore' / 'unmove' (undoing a trash / move; ``parent`` points at the entry undone).
+Entry states: pending -> done | rolled_back | failed; a done trash/move becomes 'reverted'
+when undone and 'redone' once a redo re-applied it as a new entry.
+Step states: open (batch running) -> active (undo stack) <-> undone (redo stack);
+'discarded' (redo stack cleared by a new action); 'final' (nothing in it can be undone).
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS steps(
+    id INTEGER PRIMARY KEY, label TEXT NOT NULL, state TEXT NOT NULL,
+    created REAL NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS entries(
+    id INTEGER PRIMARY KEY, step_id INTEGER NOT NULL REFERENCES steps(id), seq INTEGER NOT NULL,
+    parent INTEGER, op TEXT NOT NULL, state TEXT NOT NULL,
+    src TEXT NOT NULL, dst TEXT, temp TEXT, size INTEGER, mtime_ns INTEGER,
+    trash_dir TEXT, trash_name TEXT, made_dirs TEXT,
+    created REAL NOT NULL, finished REAL, message TEXT);
+CREATE INDEX IF NOT EXISTS entries_step ON entries(step_id, seq);
+CREATE INDEX IF NOT EXISTS entries_state ON entries(state);
+CREATE INDEX IF NOT EXISTS steps_state ON steps(state, id);
+"""
+
+REVERSIBLE = ("trash", "move")
+
+
+@dataclass
+class Entry:
+    id: int
+    step_id: int
+    seq: int
+    parent: int | None
+    op: str
+    state: str
+    src: str
+    dst: str | None
+    temp: str | None
+    size: int | None
+    mtime_ns: int | None
+    trash_dir: str | None
+    trash_name: str | None
+    made_dirs: list[str] = field(default_factory=list)
+    created: float = 0.0
+    finished: float | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    """One journal entry for a history view (newest first)."""
+
+    entry_id: int
+    step_id: int
+    step_label: str
+    step_state: str
+    op: str
+    state: str
+    src: str
+    dst: str | None
+    when: float
+    message: str | None
+
+
+_COLS = ("id, step_id, seq, parent, op, state, src, dst, temp, size, mtime_ns, trash_dir, "
+         "trash_name, made_dirs, created, finished, message")
+
+
+def _entry(row) -> Entry:
+    e = Entry(*row)
+    e.made_dirs = json.loads(row[13]) if row[13] else []
+    return e
+
+
+class Journal:
+    """Thin, explicit SQLite access; every write commits at once (durable before acting)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
+                                  timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # steps
+    def new_step(self, label: str, state: str = "open") -> int:
+        now = time.time()
+        cur = self.db.execute("INSERT INTO steps(label, state, created, updated) VALUES (?,?,?,?)",
+                              (label, state, now, now))
+        return int(cur.lastrowid)
+
+    def set_step(self, step_id: int, state: str) -> None:
+        self.db.execute("UPDATE steps SET state=?, updated=? WHERE id=?", (state, time.time(), step_id))
+
+    def step(self, step_id: int) -> tuple[int, str, str] | None:
+        return self.db.execute("SELECT id, label, state FROM steps WHERE id=?", (step_id,)).fetchone()
+
+    def steps_in(self, state: str) -> list[tuple[int, str, str]]:
+        return self.db.execute("SELECT id, label, state FROM steps WHERE state=? ORDER BY id",
+                               (state,)).fetchall()
+
+    def top_active(self) -> tuple[int, str, str] | None:
+        return self.db.execute("SELECT id, label, state FROM steps WHERE state='active' "
+                               "ORDER BY id DESC LIMIT 1").fetchone()
+
+    def next_undone(self) -> tuple[int, str, str] | None:
+        return self.db.execute("SELECT id, label, state FROM steps WHERE state='undone' "
+                               "ORDER BY id LIMIT 1").fetchone()
+
+    def discard_redo(self) -> None:
+        self.db.execute("UPDATE steps SET state='discarded', updated=? WHERE state='undone'",
+                        (time.time(),))
+
+    # entries
+    def add(self, step_id: int, op: str, src: str, *, parent: int | None = None,
+            dst: str | None = None, temp: str | None = None, size: int | None = None,
+            mtime_ns: int | None = None, trash_dir: str | None = None,
+            trash_name: str | None = None, made_dirs: list[str] | None = None,
+            seq: int | None = None) -> Entry:
+        """Insert a 'pending' entry and commit it (before the operation runs)."""
+        if seq is None:
+            seq = self.db.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM entries WHERE step_id=?",
+                                  (step_id,)).fetchone()[0]
+        now = time.time()
+        cur = self.db.execute(
+            "INSERT INTO entries(step_id, seq, parent, op, state, src, dst, temp, size, mtime_ns, "
+            "trash_dir, trash_name, made_dirs, created) VALUES (?,?,?,?,'pending',?,?,?,?,?,?,?,?,?)",
+            (step_id, seq, parent, op, src, dst, temp, size, mtime_ns, trash_dir, trash_name,
+             json.dumps(made_dirs or []), now))
+        return self.get(int(cur.lastrowid))
+
+    def update(self, entry_id: int, **fields) -> None:
+        if "made_dirs" in fields:
+            fields["made_dirs"] = json.dumps(fields["made_dirs"] or [])
+        if fields.get("state") not in (None, "pending") and "finished" not in fields:
+            fields["finished"] = time.time()
+        cols = ", ".join(f"{k}=?" for k in fields)
+        self.db.execute(f"UPDATE entries SET {cols} WHERE id=?", (*fields.values(), entry_id))
+
+    def get(self, entry_id: int) -> Entry:
+        return _entry(self.db.execute(f"SELECT {_COLS} FROM entries WHERE id=?", (entry_id,)).fetchone())
+
+    def entries(self, step_id: int, states: tuple[str, ...] | None = None) -> list[Entry]:
+        sql = f"SELECT {_COLS} FROM entries WHERE step_id=?"
+        args: list = [step_id]
+        if states:
+            sql += f" AND state IN ({','.join('?' * len(states))})"
+            args += list(states)
+        return [_entry(r) for r in self.db.execute(sql + " ORDER BY seq, id", args)]
+
+    def pending(self) -> list[Entry]:
+        return [_entry(r) for r in self.db.execute(
+            f"SELECT {_COLS} FROM entries WHERE state='pending' ORDER BY id")]
+
+    def trash_items_in_use(self) -> set[tuple[str, str]]:
+        """Trash items recorded by entries that are still applied (not to be confused with a
+        fresh item of the same path)."""
+        return set(self.db.execute(
+            "SELECT trash_dir, trash_name FROM entries WHERE op='trash' AND state='done' "
+            "AND trash_name IS NOT NULL"))
+
+    def history(self, limit: int = 1000) -> list[HistoryItem]:
+        rows = self.db.execute(
+            "SELECT e.id, e.step_id, s.label, s.state, e.op, e.state, e.src, e.dst, e.created, "
+            "e.message FROM entries e JOIN steps s ON s.id = e.step_id ORDER BY e.id DESC LIMIT ?",
+            (limit,)).fetchall()
+        return [HistoryItem(*r) for r in rows]
