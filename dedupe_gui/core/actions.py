@@ -126,8 +126,7 @@ def _transfer(src: str, dst: str, temp: str) -> None:
     """Move ``src`` to ``dst`` (free name, existing folder). Crash-safe: at every moment the
     bytes are complete at ``src`` or at ``dst`` (see ``Actions._settle_transfer``)."""
     try:
-        _place(src, dst)
-        _fsync_dir(Path(dst).parent)
+        _place(src, dst)  # atomic on one filesystem: no fsync needed for safety
         return
     except OSError as exc:
         if exc.errno != errno.EXDEV:
@@ -378,13 +377,16 @@ class Actions:
         item = None
         if self.can_restore_trash:
             item = _trash.locate(e.src, datetime.fromtimestamp(e.created), e.size, e.mtime_ns,
-                                 exclude=self.journal.trash_items_in_use())
+                                 exclude=self._in_use)
         self.journal.update(e.id, state="done",
                             dst=str(item.file_path) if item else None,
                             trash_dir=item.trash_dir if item else None,
                             trash_name=item.name if item else None,
                             message=None if item or not self.can_restore_trash
                             else "trashed, but not found in the trash: cannot be undone")
+
+    def _in_use(self, item: _trash.TrashedItem) -> bool:
+        return self.journal.trash_item_in_use(item.trash_dir, item.name)
 
     def _do_move(self, e: Entry) -> str:
         for _ in range(1000):
@@ -607,10 +609,9 @@ class Actions:
 
     def _settle_trash(self, e: Entry) -> str:
         since = datetime.fromtimestamp(e.created)
-        in_use = self.journal.trash_items_in_use()
         item = None
         if self.can_restore_trash:
-            item = _trash.locate(e.src, since, e.size, e.mtime_ns, exclude=in_use)
+            item = _trash.locate(e.src, since, e.size, e.mtime_ns, exclude=self._in_use)
         here = os.path.lexists(e.src)
         if item is not None:
             if here and _same_bytes(e.src, str(item.file_path)):
@@ -623,7 +624,7 @@ class Actions:
         if here:  # still in place: remove what the interrupted trash left behind
             if self.can_restore_trash:
                 for it in _trash.items_for(e.src, since):
-                    if (it.trash_dir, it.name) in in_use:
+                    if self._in_use(it):
                         continue
                     if os.path.lexists(it.file_path):
                         if not _same_bytes(str(it.file_path), e.src, prefix_ok=True):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -127,14 +128,15 @@ def _same_path(a: str, b: str) -> bool:
 
 
 def locate(path: str, since: datetime, size: int, mtime_ns: int,
-           exclude: set[tuple[str, str]] = frozenset()) -> TrashedItem | None:
+           exclude: Callable[[TrashedItem], bool] | None = None) -> TrashedItem | None:
     """Find the trash item holding ``path`` trashed at or after ``since`` (local time) whose
     file still has ``size``/``mtime_ns`` (a rename keeps both). Tries send2trash's names
-    first (fast), then lists the info dirs. ``exclude`` skips items already accounted for."""
+    first (fast), then lists the info dirs. ``exclude(item)`` True skips an item already
+    accounted for (an earlier trash of the same path)."""
     since = since.replace(microsecond=0) - timedelta(seconds=1)
 
     def ok(item: TrashedItem) -> bool:
-        if (item.trash_dir, item.name) in exclude:
+        if exclude is not None and exclude(item):
             return False
         info = read_info(item)
         if info is None or not _same_path(info[0], path):
