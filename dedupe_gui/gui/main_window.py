@@ -65,10 +65,20 @@ class MainWindow(QMainWindow):
         split = QSplitter()
         split.addWidget(self.sidebar)
         split.addWidget(self.stack)
+        split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
+        split.setSizes([self.sidebar.maximumWidth(), 1100])
         self.setCentralWidget(split)
         self.statusBar().showMessage("Drop folders here, or use Add folder")
         self.resize(1280, 800)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Panels stop their threads and save their state (e.g. the review session)."""
+        for panel in self.panels:
+            shutdown = getattr(panel, "shutdown", None)
+            if shutdown is not None:
+                shutdown()
+        super().closeEvent(event)
 
     @property
     def current_panel(self) -> QWidget:

@@ -1,0 +1,109 @@
+"""The coordinator thread of one scan: it owns the loop over ``core.scan.scan`` and turns the
+engine's events into a few batched Qt signals.
+
+Why a QThread that loops (and not a QTimer polling futures): the engine's generator blocks
+while it waits on the process pool; the GUI thread must never wait. Signals are batched by
+time (~100 ms) so a flood of pairs costs the GUI one model insert per batch, progress goes
+out at most ~10 times a second, and every signal carries the scan id so the panel drops the
+late results of a cancelled scan. Every exception is caught in ``run()``: one escaping a
+QThread would end the thread silently, and the user would wait forever.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QThread, Signal
+
+from dedupe_gui.core.progress import Progress
+from dedupe_gui.core.results import FileSkipped, PairsFound, ScanFinished, ScanStarted
+
+BATCH_SECONDS = 0.1
+PROGRESS_SECONDS = 0.1
+
+ScanFunction = Callable[..., Iterator[object]]
+
+
+def _default_scan() -> ScanFunction:
+    from dedupe_gui.core.scan import scan
+
+    return scan
+
+
+class ScanThread(QThread):
+    """Runs one scan; ``cancel()`` asks it to stop (what was found so far is kept)."""
+
+    started_scan = Signal(int, int)  # scan id, files found
+    pairs_found = Signal(int, object)  # scan id, list[PairRecord]
+    files_skipped = Signal(int, object)  # scan id, list[(path, reason)]
+    progress = Signal(int, object)  # scan id, Progress
+    finished_scan = Signal(int, object)  # scan id, ScanResult
+    failed = Signal(int, str)  # scan id, message
+
+    def __init__(self, scan_id: int, roots: Sequence[Path], options: object,
+                 scan_fn: ScanFunction | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.scan_id = scan_id
+        self.roots = list(roots)
+        self.options = options
+        self._scan_fn = scan_fn
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def run(self) -> None:  # runs in the thread
+        sid = self.scan_id
+        pairs: list = []
+        skipped: list[tuple[str, str]] = []
+        last_flush = time.monotonic()
+        last_progress = 0.0
+        pending_progress: Progress | None = None
+
+        def flush() -> None:
+            nonlocal pairs, skipped, last_flush
+            if pairs:
+                self.pairs_found.emit(sid, pairs)
+                pairs = []
+            if skipped:
+                self.files_skipped.emit(sid, skipped)
+                skipped = []
+            last_flush = time.monotonic()
+
+        try:
+            scan_fn = self._scan_fn or _default_scan()
+            for event in scan_fn(self.roots, self.options, cancel=self._cancel):
+                now = time.monotonic()
+                if isinstance(event, PairsFound):
+                    pairs.extend(event.pairs)
+                elif isinstance(event, Progress):
+                    pending_progress = event
+                elif isinstance(event, FileSkipped):
+                    skipped.append((event.path, event.reason))
+                elif isinstance(event, ScanStarted):
+                    self.started_scan.emit(sid, event.total)
+                elif isinstance(event, ScanFinished):
+                    flush()
+                    if pending_progress is not None:
+                        self.progress.emit(sid, pending_progress)
+                    self.finished_scan.emit(sid, event.result)
+                    return
+                if pending_progress is not None and now - last_progress >= PROGRESS_SECONDS:
+                    self.progress.emit(sid, pending_progress)
+                    pending_progress = None
+                    last_progress = now
+                if now - last_flush >= BATCH_SECONDS:
+                    flush()
+            flush()
+            self.failed.emit(sid, "the scan ended without a result")
+        except Exception as exc:  # noqa: BLE001 - nothing may escape a QThread
+            flush()
+            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            self.failed.emit(sid, f"Scan failed: {detail}")
