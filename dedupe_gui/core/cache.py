@@ -34,7 +34,9 @@ CREATE TABLE IF NOT EXISTS fingerprints (
     mtime_ns INTEGER NOT NULL,
     content_key TEXT NOT NULL,
     version INTEGER NOT NULL,
-    blob BLOB NOT NULL
+    blob BLOB NOT NULL,
+    reason TEXT,          -- not NULL: the file could not be fingerprinted (blob empty)
+    env TEXT NOT NULL DEFAULT ''  -- decoders installed when a reason was recorded
 );
 CREATE INDEX IF NOT EXISTS fingerprints_content ON fingerprints (content_key);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -55,9 +57,10 @@ def default_cache_path() -> Path:
 class FingerprintCache:
     """Fingerprint blobs by file identity and by content. One instance per thread."""
 
-    def __init__(self, path: str | os.PathLike, version: int) -> None:
+    def __init__(self, path: str | os.PathLike, version: int, env: str = "") -> None:
         self.path = Path(path)
         self.version = int(version)
+        self.env = env
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = self._connect()
@@ -65,18 +68,18 @@ class FingerprintCache:
             raise CacheError(f"cannot use the cache {self.path}: {exc}") from exc
 
     @classmethod
-    def open_default(cls, version: int) -> FingerprintCache:
+    def open_default(cls, version: int, env: str = "") -> FingerprintCache:
         """The per-user cache. A corrupt file there is ours: moved aside and started afresh."""
         path = default_cache_path()
         try:
-            return cls(path, version)
+            return cls(path, version, env)
         except CacheError:
             if not path.exists():
                 raise
             path.rename(path.with_name(f"{path.name}.corrupt-{int(time.time())}"))
             for suffix in ("-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
-            return cls(path, version)
+            return cls(path, version, env)
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per batch.
@@ -106,21 +109,25 @@ class FingerprintCache:
         self.close()
 
     # -- reading --------------------------------------------------------------------------
-    def lookup(self, entries: Sequence[FileEntry]) -> list[tuple[str, bytes] | None]:
-        """For each entry, ``(content_key, blob)`` if cached with the same size and mtime."""
-        out: list[tuple[str, bytes] | None] = [None] * len(entries)
-        index = {e.path: i for i, e in enumerate(entries)}
+    def lookup(self, entries: Sequence[FileEntry]) -> list[tuple[str, bytes, str | None] | None]:
+        """For each entry, ``(content_key, blob, reason)`` if cached with the same size and
+        mtime; ``reason`` is not None for a file known to be unreadable (blob empty)."""
+        out: list[tuple[str, bytes, str | None] | None] = [None] * len(entries)
+        index: dict[str, list[int]] = {}
+        for i, e in enumerate(entries):
+            index.setdefault(e.path, []).append(i)
         for start in range(0, len(entries), _CHUNK):
             paths = [e.path for e in entries[start:start + _CHUNK]]
             marks = ",".join("?" * len(paths))
             rows = self._db.execute(
-                f"SELECT path, size, mtime_ns, content_key, blob FROM fingerprints "
+                f"SELECT path, size, mtime_ns, content_key, blob, reason, env FROM fingerprints "
                 f"WHERE version = ? AND path IN ({marks})", (self.version, *paths))
-            for path, size, mtime_ns, key, blob in rows:
-                i = index[path]
-                e = entries[i]
-                if e.size == size and e.mtime_ns == mtime_ns:
-                    out[i] = (key, blob)
+            for path, size, mtime_ns, key, blob, reason, env in rows:
+                for i in index[path]:
+                    e = entries[i]
+                    if e.size == size and e.mtime_ns == mtime_ns and (reason is None or
+                                                                      env == self.env):
+                        out[i] = (key, blob, reason)
         return out
 
     def has_size(self, size: int) -> bool:
@@ -141,26 +148,36 @@ class FingerprintCache:
             marks = ",".join("?" * len(part))
             for key, blob in self._db.execute(
                     f"SELECT content_key, blob FROM fingerprints "
-                    f"WHERE version = ? AND content_key IN ({marks})", (self.version, *part)):
+                    f"WHERE version = ? AND reason IS NULL AND content_key IN ({marks})",
+                    (self.version, *part)):
                 out[key] = blob
         return out
 
     def __len__(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM fingerprints WHERE version = ?",
+        return int(self._db.execute("SELECT COUNT(*) FROM fingerprints WHERE version = ? AND reason IS NULL",
                                     (self.version,)).fetchone()[0])
 
     # -- writing --------------------------------------------------------------------------
     def store(self, rows: Iterable[tuple[FileEntry, str, bytes]]) -> None:
         """Insert or replace ``(entry, content_key, blob)`` rows in ONE transaction."""
-        data = [(e.path, e.size, e.mtime_ns, key, self.version, sqlite3.Binary(blob))
-                for e, key, blob in rows]
+        self._store([(e.path, e.size, e.mtime_ns, key, self.version, sqlite3.Binary(blob),
+                      None, "") for e, key, blob in rows])
+
+    def store_unreadable(self, rows: Iterable[tuple[FileEntry, str]]) -> None:
+        """Remember ``(entry, reason)`` for files whose content cannot be fingerprinted, so a
+        rescan does not start a process pool for junk. Only call it for reasons that depend
+        on the content (not on permissions); the row is valid for the current decoders."""
+        self._store([(e.path, e.size, e.mtime_ns, "", self.version, b"", reason, self.env)
+                     for e, reason in rows])
+
+    def _store(self, data: list[tuple]) -> None:
         if not data:
             return
         self._db.execute("BEGIN IMMEDIATE")
         try:
             self._db.executemany(
                 "INSERT OR REPLACE INTO fingerprints (path, size, mtime_ns, content_key, "
-                "version, blob) VALUES (?, ?, ?, ?, ?, ?)", data)
+                "version, blob, reason, env) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", data)
         except BaseException:
             self._db.execute("ROLLBACK")
             raise

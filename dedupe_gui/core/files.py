@@ -12,6 +12,7 @@ import fnmatch
 import hashlib
 import os
 import stat
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -77,6 +78,7 @@ class _Walker:
         self.seen_files: dict[tuple[int, int], int] = {}  # (dev, ino) -> index in files
         self.via_link: set[int] = set()  # indices of files listed through a symlink
         self.seen_dirs: set[tuple[int, int]] = set()
+        self.linked: deque[tuple[str, tuple[tuple[int, int], ...]]] = deque()
 
     def excluded(self, path: str, name: str) -> bool:
         return any(fnmatch.fnmatch(name, pat) or fnmatch.fnmatch(path, pat)
@@ -100,13 +102,24 @@ class _Walker:
         self.result.files.append(FileEntry(path, st.st_size, st.st_mtime_ns))
 
     def walk_dir(self, top: str, st: os.stat_result) -> None:
-        # Iterative depth-first walk; ``ancestors`` tells a loop from a second route.
-        stack: list[tuple[str, tuple[tuple[int, int], ...]]] = []
+        """Walk a folder's real subfolders now; folders reached through a symlink are queued
+        in ``linked`` and walked after every root, so a file reachable both ways is listed
+        by its real path."""
         key = (st.st_dev, st.st_ino)
         if key in self.seen_dirs:
             return
         self.seen_dirs.add(key)
-        stack.append((top, (key,)))
+        self._drain([(top, (key,))])
+
+    def walk_linked(self) -> None:
+        while self.linked:
+            path, ancestors = self.linked.popleft()
+            if ancestors[-1] not in self.seen_dirs:  # else: a second route, already listed
+                self.seen_dirs.add(ancestors[-1])
+                self._drain([(path, ancestors)])
+
+    def _drain(self, stack: list[tuple[str, tuple[tuple[int, int], ...]]]) -> None:
+        # Iterative depth-first walk; ``ancestors`` tells a loop from a second route.
         while stack:
             folder, ancestors = stack.pop()
             try:
@@ -138,10 +151,11 @@ class _Walker:
                     dkey = (st.st_dev, st.st_ino)
                     if dkey in ancestors:
                         self.skip(path, "symlink loop: the folder contains itself")
+                    elif is_link:
+                        self.linked.append((path, (*ancestors, dkey)))
                     elif dkey not in self.seen_dirs:
                         self.seen_dirs.add(dkey)
                         subdirs.append((path, (*ancestors, dkey)))
-                    # else: a second route to a folder already walked; its files are listed
                 elif stat.S_ISREG(st.st_mode) and is_picture(name):
                     self.add_file(path, st, is_link)
             stack.extend(reversed(subdirs))  # visit in name order
@@ -175,4 +189,5 @@ def walk(roots: Iterable[str | os.PathLike], *, excludes: Sequence[str] = (),
     walker = _Walker(excludes, include_hidden)
     for root in roots:
         walker.root(root)
+    walker.walk_linked()
     return walker.result

@@ -78,9 +78,18 @@ def _open_cache(options: ScanOptions):
         return None
     from dedupe_gui.core.cache import FingerprintCache
 
+    env = decoder_env()
     if options.cache_path is not None:
-        return FingerprintCache(options.cache_path, FINGERPRINT_VERSION)
-    return FingerprintCache.open_default(FINGERPRINT_VERSION)
+        return FingerprintCache(options.cache_path, FINGERPRINT_VERSION, env)
+    return FingerprintCache.open_default(FINGERPRINT_VERSION, env)
+
+
+def decoder_env() -> str:
+    """Which optional decoders are installed: a cached "cannot read" is valid only for them
+    (installing the HEIF or RAW extra must make those files readable on the next scan)."""
+    from importlib.util import find_spec
+
+    return ",".join(name for name in ("pillow_heif", "rawpy") if find_spec(name) is not None)
 
 
 def _keys_in_threads(entries: list[FileEntry]) -> list[str]:
@@ -165,14 +174,18 @@ class _Scan:
                                       strict=True)))
 
     # -- phases ---------------------------------------------------------------------------
-    def cached(self, cache, entries: list[FileEntry]) -> tuple[list[tuple[FileEntry, str, bytes]],
-                                                               list[FileEntry]]:
-        """Split entries into cache hits ``(entry, key, blob)`` and misses."""
+    def cached(self, cache, entries: list[FileEntry]) -> tuple[
+            list[tuple[FileEntry, str, bytes]], list[tuple[FileEntry, str]], list[FileEntry]]:
+        """Split entries into cache hits ``(entry, key, blob)``, known-unreadable files
+        ``(entry, reason)`` and misses."""
         hits: list[tuple[FileEntry, str, bytes]] = []
+        unreadable: list[tuple[FileEntry, str]] = []
         misses: list[FileEntry] = []
         for e, row in zip(entries, cache.lookup(entries), strict=True):
             if row is None:
                 misses.append(e)
+            elif row[2] is not None:
+                unreadable.append((e, row[2]))
             else:
                 hits.append((e, row[0], row[1]))
         # A miss whose size the cache knows may be a renamed/moved/touched file.
@@ -186,7 +199,7 @@ class _Scan:
                 hits.extend(moved)
                 done = {e.path for e, _, _ in moved}
                 misses = [e for e in misses if e.path not in done]
-        return hits, misses
+        return hits, unreadable, misses
 
     def run(self) -> Iterator[ScanEvent]:
         start = time.monotonic()
@@ -204,7 +217,10 @@ class _Scan:
         try:
             misses = entries
             if cache is not None:
-                hits, misses = self.cached(cache, entries)
+                hits, unreadable, misses = self.cached(cache, entries)
+                for e, reason in unreadable:
+                    yield self.skip(e.path, reason)
+                yield from self.progress(len(unreadable))
                 for start_i in range(0, len(hits), HIT_SLICE):
                     if self.cancel.is_set():
                         break
@@ -250,6 +266,10 @@ class _Scan:
                     for path, reason in batch.skipped:
                         yield self.skip(path, reason)
                     if cache is not None:
+                        # Remember content failures (not permission or vanishing ones) so a
+                        # rescan need not start a pool for junk files.
+                        cache.store_unreadable((by_path[p], r) for p, r in batch.skipped
+                                               if p in by_path and os.access(p, os.R_OK))
                         cache.store((by_path[p], k, b) for p, k, b in
                                     zip(batch.paths, keys, batch.blobs(), strict=True) if k)
                     yield from self.accept(batch, by_path, keys)
