@@ -30,9 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 class _Reporter:
     """Progress on stderr: a redrawn bar on a terminal, an occasional plain line otherwise."""
 
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
         self.last = 0.0
         self.drawn = False
 
