@@ -171,6 +171,29 @@ def _remove_empty(dirs: list[str]) -> None:
             pass
 
 
+class _Paths:
+    """The file system as it will be after some planned operations (for all-or-nothing checks
+    of a multi-file undo or redo)."""
+
+    def __init__(self) -> None:
+        self.added: set[str] = set()
+        self.removed: set[str] = set()
+
+    def exists(self, path: str) -> bool:
+        p = os.path.normpath(path)
+        return p in self.added or (p not in self.removed and os.path.lexists(p))
+
+    def gone(self, path: str) -> None:
+        p = os.path.normpath(path)
+        self.added.discard(p)
+        self.removed.add(p)
+
+    def came(self, path: str) -> None:
+        p = os.path.normpath(path)
+        self.removed.discard(p)
+        self.added.add(p)
+
+
 class Actions:
     """The journalled file operations and their undo/redo history (persisted in SQLite)."""
 
@@ -477,14 +500,17 @@ class Actions:
                 return None
             step, label, _ = top
             entries = list(reversed(self._applied(step)))
-            for e in entries:  # check all first: an undo happens whole or not at all
-                if e.dst is None or not os.path.lexists(e.dst):
+            sim = _Paths()  # check all first, replaying the step backwards: whole or nothing
+            for e in entries:
+                if e.dst is None or not sim.exists(e.dst):
                     where = "the trash" if e.op == "trash" else e.dst
                     raise ActionRefused(f"Cannot undo \u201c{label}\u201d: {_name(e.src)} is no "
                                         f"longer in {where}.")
-                if os.path.lexists(e.src):
+                if sim.exists(e.src):
                     raise ActionRefused(f"Cannot undo \u201c{label}\u201d: {e.src} exists again; "
                                         "move it away first.")
+                sim.gone(e.dst)
+                sim.came(e.src)
             problems = []
             for e in entries:
                 try:
@@ -507,12 +533,20 @@ class Actions:
                 return None
             step, label, _ = nxt
             entries = self.journal.entries(step, ("reverted",))
+            sim = _Paths()  # replay the step forwards: a later entry may act on an earlier's result
             for e in entries:
-                rec = FileRecord(e.src, e.size, e.mtime_ns, 0, 0)
-                try:
-                    self._check_source(rec, "trashed" if e.op == "trash" else "moved")
-                except ActionRefused as exc:
-                    raise ActionRefused(f"Cannot redo \u201c{label}\u201d: {exc}") from None
+                if os.path.normpath(e.src) not in sim.added:
+                    rec = FileRecord(e.src, e.size, e.mtime_ns, 0, 0)
+                    try:
+                        self._check_source(rec, "trashed" if e.op == "trash" else "moved")
+                    except ActionRefused as exc:
+                        raise ActionRefused(f"Cannot redo \u201c{label}\u201d: {exc}") from None
+                elif self._reference_of(e.src) is not None:
+                    raise ActionRefused(f"Cannot redo \u201c{label}\u201d: {e.src} is in a "
+                                        "reference folder.")
+                sim.gone(e.src)
+                if e.op == "move" and e.dst:
+                    sim.came(e.dst)
             problems = []
             for e in entries:
                 try:
