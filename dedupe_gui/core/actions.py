@@ -208,6 +208,7 @@ class Actions:
         self.permanent_delete = permanent_delete
         self._lock = threading.RLock()
         self._batch: int | None = None
+        self._batch_owner: int | None = None
         self._depth = 0
         self._lockfile = self._acquire(Path(journal_path))
         self.recovered: list[str] = self.recover()
@@ -284,22 +285,29 @@ class Actions:
     @contextmanager
     def batch(self, label: str) -> Iterator[int]:
         """Everything done inside is ONE undo step (a bulk apply). Nested batches join the
-        outer one. Actions that are refused inside a batch do not abort it."""
+        outer one. Actions refused inside a batch do not abort it. Meant for a worker thread:
+        no lock is held between actions, so the GUI can still read can_undo, labels and
+        history; actions from other threads meanwhile get their own steps."""
+        me = threading.get_ident()
         with self._lock:
+            if self._batch is not None and self._batch_owner != me:
+                raise ActionRefused("Another bulk action is running; try again when it has finished.")
             if self._batch is None:
                 self._batch = self.journal.new_step(label)
+                self._batch_owner = me
             self._depth += 1
-            try:
-                yield self._batch
-            finally:
+        try:
+            yield self._batch
+        finally:
+            with self._lock:
                 self._depth -= 1
                 if self._depth == 0:
-                    step, self._batch = self._batch, None
+                    step, self._batch, self._batch_owner = self._batch, None, None
                     self._close_step(step)
 
     @contextmanager
     def _step(self, label: str) -> Iterator[int]:
-        if self._batch is not None:
+        if self._batch is not None and self._batch_owner == threading.get_ident():
             yield self._batch
             return
         step = self.journal.new_step(label)
@@ -466,25 +474,21 @@ class Actions:
     # undo / redo ---------------------------------------------------------------------------
     @property
     def can_undo(self) -> bool:
-        with self._lock:
-            return self.journal.top_active() is not None
+        return self.journal.top_active() is not None
 
     @property
     def can_redo(self) -> bool:
-        with self._lock:
-            return self.journal.next_undone() is not None
+        return self.journal.next_undone() is not None
 
     @property
     def undo_label(self) -> str | None:
-        with self._lock:
-            s = self.journal.top_active()
-            return s[1] if s else None
+        s = self.journal.top_active()
+        return s[1] if s else None
 
     @property
     def redo_label(self) -> str | None:
-        with self._lock:
-            s = self.journal.next_undone()
-            return s[1] if s else None
+        s = self.journal.next_undone()
+        return s[1] if s else None
 
     def _applied(self, step: int) -> list[Entry]:
         return [e for e in self.journal.entries(step, ("done",)) if self._reversible(e)]
@@ -573,9 +577,8 @@ class Actions:
 
     # history -------------------------------------------------------------------------------
     def history(self, limit: int = 1000) -> list[HistoryItem]:
-        """Journal entries, newest first."""
-        with self._lock:
-            return self.journal.history(limit)
+        """Journal entries, newest first (never waits for a running bulk action)."""
+        return self.journal.history(limit)
 
     # crash repair ---------------------------------------------------------------------------
     def recover(self) -> list[str]:

@@ -18,8 +18,10 @@ Step states: open (batch running) -> active (undo stack) <-> undone (redo stack)
 """
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,51 +92,71 @@ def _entry(row) -> Entry:
     return e
 
 
+def _locked(fn):
+    """One connection shared by the GUI thread and a bulk-apply thread: one call at a time."""
+    @functools.wraps(fn)
+    def wrapper(self, *args, **kwargs):
+        with self._lock:
+            return fn(self, *args, **kwargs)
+    return wrapper
+
+
 class Journal:
-    """Thin, explicit SQLite access; every write commits at once (durable before acting)."""
+    """Thin, explicit SQLite access; every write commits at once (before acting). Calls are
+    short and serialized by a lock, so reads from the GUI thread never wait long."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
         self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
                                   timeout=30)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
 
+    @_locked
     def close(self) -> None:
         self.db.close()
 
     # steps
+    @_locked
     def new_step(self, label: str, state: str = "open") -> int:
         now = time.time()
         cur = self.db.execute("INSERT INTO steps(label, state, created, updated) VALUES (?,?,?,?)",
                               (label, state, now, now))
         return int(cur.lastrowid)
 
+    @_locked
     def set_step(self, step_id: int, state: str) -> None:
         self.db.execute("UPDATE steps SET state=?, updated=? WHERE id=?", (state, time.time(), step_id))
 
+    @_locked
     def step(self, step_id: int) -> tuple[int, str, str] | None:
         return self.db.execute("SELECT id, label, state FROM steps WHERE id=?", (step_id,)).fetchone()
 
+    @_locked
     def steps_in(self, state: str) -> list[tuple[int, str, str]]:
         return self.db.execute("SELECT id, label, state FROM steps WHERE state=? ORDER BY id",
                                (state,)).fetchall()
 
+    @_locked
     def top_active(self) -> tuple[int, str, str] | None:
         return self.db.execute("SELECT id, label, state FROM steps WHERE state='active' "
                                "ORDER BY id DESC LIMIT 1").fetchone()
 
+    @_locked
     def next_undone(self) -> tuple[int, str, str] | None:
         return self.db.execute("SELECT id, label, state FROM steps WHERE state='undone' "
                                "ORDER BY id LIMIT 1").fetchone()
 
+    @_locked
     def discard_redo(self) -> None:
         self.db.execute("UPDATE steps SET state='discarded', updated=? WHERE state='undone'",
                         (time.time(),))
 
     # entries
+    @_locked
     def add(self, step_id: int, op: str, src: str, *, parent: int | None = None,
             dst: str | None = None, temp: str | None = None, size: int | None = None,
             mtime_ns: int | None = None, trash_dir: str | None = None,
@@ -152,6 +174,7 @@ class Journal:
              json.dumps(made_dirs or []), now))
         return self.get(int(cur.lastrowid))
 
+    @_locked
     def update(self, entry_id: int, **fields) -> None:
         if "made_dirs" in fields:
             fields["made_dirs"] = json.dumps(fields["made_dirs"] or [])
@@ -160,9 +183,11 @@ class Journal:
         cols = ", ".join(f"{k}=?" for k in fields)
         self.db.execute(f"UPDATE entries SET {cols} WHERE id=?", (*fields.values(), entry_id))
 
+    @_locked
     def get(self, entry_id: int) -> Entry:
         return _entry(self.db.execute(f"SELECT {_COLS} FROM entries WHERE id=?", (entry_id,)).fetchone())
 
+    @_locked
     def entries(self, step_id: int, states: tuple[str, ...] | None = None) -> list[Entry]:
         sql = f"SELECT {_COLS} FROM entries WHERE step_id=?"
         args: list = [step_id]
@@ -171,10 +196,12 @@ class Journal:
             args += list(states)
         return [_entry(r) for r in self.db.execute(sql + " ORDER BY seq, id", args)]
 
+    @_locked
     def pending(self) -> list[Entry]:
         return [_entry(r) for r in self.db.execute(
             f"SELECT {_COLS} FROM entries WHERE state='pending' ORDER BY id")]
 
+    @_locked
     def trash_item_in_use(self, trash_dir: str, trash_name: str) -> bool:
         """Is this trash item recorded by an applied trash entry (so a fresh item of the same
         path is not mistaken for it)?"""
@@ -182,6 +209,7 @@ class Journal:
             "SELECT 1 FROM entries WHERE trash_name=? AND trash_dir=? AND op='trash' "
             "AND state='done' LIMIT 1", (trash_name, trash_dir)).fetchone() is not None
 
+    @_locked
     def history(self, limit: int = 1000) -> list[HistoryItem]:
         rows = self.db.execute(
             "SELECT e.id, e.step_id, s.label, s.state, e.op, e.state, e.src, e.dst, e.created, "

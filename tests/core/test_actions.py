@@ -407,3 +407,36 @@ def test_second_instance_does_not_repair_live_work(env):
         assert entry_state(env, e.id) == "pending"
     with Actions(env.journal) as act:
         assert act.recovered and entry_state(env, e.id) == "rolled_back"
+
+
+@needs_restore
+def test_bulk_batch_in_a_worker_thread_does_not_block_readers(env):
+    """The GUI reads can_undo/history and may act while a bulk apply runs in a thread."""
+    import threading
+
+    a, b = env.photos / "a.jpg", env.photos / "b.jpg"
+    inside, release, errors = threading.Event(), threading.Event(), []
+    with Actions(env.journal) as act:
+        def bulk():
+            try:
+                with act.batch("Bulk"):
+                    act.trash(rec(a))
+                    inside.set()
+                    assert release.wait(10)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        t = threading.Thread(target=bulk)
+        t.start()
+        assert inside.wait(10)
+        assert act.history()[0].op == "trash"  # returns while the batch is open
+        assert act.can_undo is False  # the open batch is not on the undo stack yet
+        with pytest.raises(ActionRefused, match="bulk action is running"):
+            act.undo()
+        act.trash(rec(b))  # another thread's action: its own step
+        assert act.undo_label == "Trash b.jpg"
+        release.set()
+        t.join(10)
+        assert not errors
+        assert act.undo() == "Undid Trash b.jpg" and act.undo() == "Undid Bulk"
+        assert a.exists() and b.exists()
