@@ -270,8 +270,8 @@ class Actions:
     def _check_keep(rec: FileRecord, keep: FileRecord | None) -> None:
         if keep is None:
             return
-        if os.path.normpath(keep.path) == os.path.normpath(rec.path):
-            raise ActionRefused(f"{_name(rec.path)} is the copy you chose to keep.")
+        if os.path.realpath(keep.path) == os.path.realpath(rec.path):  # also via symlinked folders
+            raise ActionRefused(f"{_name(rec.path)} is the copy you chose to keep (the same file).")
         try:
             st = os.stat(keep.path)
         except OSError:
@@ -340,7 +340,8 @@ class Actions:
             self._check_source(rec, "trashed")
             self._check_keep(rec, keep)
             with self._step(f"Trash {_name(rec.path)}") as step:
-                e = self.journal.add(step, "trash", rec.path, size=rec.size, mtime_ns=rec.mtime_ns)
+                e = self.journal.add(step, "trash", os.path.abspath(rec.path), size=rec.size,
+                                     mtime_ns=rec.mtime_ns)
                 self._do_trash(e)
 
     def delete_permanently(self, rec: FileRecord, keep: FileRecord | None = None) -> None:
@@ -351,7 +352,8 @@ class Actions:
             self._check_source(rec, "deleted")
             self._check_keep(rec, keep)
             with self._step(f"Delete {_name(rec.path)} permanently") as step:
-                e = self.journal.add(step, "delete", rec.path, size=rec.size, mtime_ns=rec.mtime_ns)
+                e = self.journal.add(step, "delete", os.path.abspath(rec.path), size=rec.size,
+                                     mtime_ns=rec.mtime_ns)
                 try:
                     os.unlink(rec.path)
                 except OSError as exc:
@@ -393,7 +395,8 @@ class Actions:
                 raise ActionRefused(f"The folder {target.parent} is not writable.")
             with self._step(f"Move {_name(rec.path)} to {dest_dir}") as step:
                 dst = free_name(target)
-                e = self.journal.add(step, "move", rec.path, dst=str(dst), temp=_temp_for(dst),
+                e = self.journal.add(step, "move", os.path.abspath(rec.path), dst=str(dst),
+                                     temp=_temp_for(dst),
                                      size=rec.size, mtime_ns=rec.mtime_ns, made_dirs=made)
                 return Path(self._do_move(e))
 
@@ -523,9 +526,20 @@ class Actions:
                     problems.append(str(exc))
             if not self._applied(step):
                 self.journal.set_step(step, "undone")
+            done = self.journal.entries(step, ("done",))
+            deleted = sum(1 for e in done if e.op == "delete")
+            in_trash = sum(1 for e in done if e.op == "trash" and not self._reversible(e))
+            notes = []
+            if deleted:
+                notes.append(f"{deleted} permanently deleted file{'s' if deleted > 1 else ''} "
+                             "cannot be restored")
+            if in_trash:
+                notes.append(f"{in_trash} trashed file{'s' if in_trash > 1 else ''}: restore from "
+                             "the system trash")
+            note = f" ({'; '.join(notes)})" if notes else ""
             if problems:
-                return f"Undid {label}, except: " + " ".join(problems)
-            return f"Undid {label}"
+                return f"Undid {label}{note}, except: " + " ".join(problems)
+            return f"Undid {label}{note}"
 
     def redo(self) -> str | None:
         """Redo the step undone last; returns what was redone, None if nothing."""

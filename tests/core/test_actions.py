@@ -440,3 +440,41 @@ def test_bulk_batch_in_a_worker_thread_does_not_block_readers(env):
         assert not errors
         assert act.undo() == "Undid Trash b.jpg" and act.undo() == "Undid Bulk"
         assert a.exists() and b.exists()
+
+
+def test_keep_through_a_symlinked_folder_is_the_same_file(env):
+    alias = env.root / "alias"
+    alias.symlink_to(env.photos, target_is_directory=True)
+    a = env.photos / "a.jpg"
+    with Actions(env.journal) as act, pytest.raises(ActionRefused, match="same file"):
+        act.trash(rec(a), keep=rec(alias / "a.jpg"))
+    assert a.exists()
+
+
+@needs_restore
+def test_undo_of_a_batch_with_permanent_deletes_says_what_cannot_come_back(env):
+    a, b = env.photos / "a.jpg", env.photos / "b.jpg"
+    with Actions(env.journal, permanent_delete=True) as act:
+        with act.batch("Mixed"):
+            act.trash(rec(a))
+            act.delete_permanently(rec(b))
+        msg = act.undo()
+        assert msg == "Undid Mixed (1 permanently deleted file cannot be restored)"
+        assert a.exists() and not b.exists()
+        assert not act.can_undo and act.redo() == "Redid Mixed" and not a.exists()
+
+
+def test_where_trash_cannot_be_restored_a_trash_is_final(env):
+    """macOS/Windows behaviour (can_restore_trash False): trashed, journalled, not undoable."""
+    a, b = env.photos / "a.jpg", env.photos / "b.jpg"
+    with Actions(env.journal) as act:
+        act.can_restore_trash = False
+        act.trash(rec(a))
+        assert not a.exists() and not act.can_undo and act.undo() is None
+        assert act.history()[0].state == "done"
+        act.move(rec(b), env.root / "out")
+        with act.batch("Both"):
+            act.move(rec(env.root / "out" / "b.jpg"), env.root / "out2")
+            act.trash(rec(env.photos / "sub" / "c.jpg"))
+        assert act.undo() == "Undid Both (1 trashed file: restore from the system trash)"
+        assert (env.root / "out" / "b.jpg").exists()
