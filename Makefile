@@ -31,5 +31,27 @@ test: lint
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/run_all.py
 
+# The frozen one-folder bundle (PyInstaller): dist/dedupe-gui/{dedupe-gui,dedupe}. Rebuilt
+# only when a source, an icon, the spec or pyproject.toml changed.
+BUNDLE := dist/dedupe-gui
+BUNDLE_SOURCES := pyproject.toml $(shell find dedupe_gui packaging -name '*.py' -o -name '*.png' -o -name '*.spec' 2>/dev/null)
+
+$(VENV)/.installed-package: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,packaging]'
+	touch $@ $(VENV)/.installed-test $(VENV)/.installed-run
+
+$(BUNDLE)/dedupe: $(VENV)/.installed-package $(BUNDLE_SOURCES)
+	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist \
+	  --workpath build/pyinstaller packaging/dedupe-gui.spec
+	touch $@
+
+package: $(BUNDLE)/dedupe
+
+package-test: $(BUNDLE)/dedupe
+	DEDUPE_BUNDLE=$(BUNDLE) QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider \
+	  tests/packaging/bundle_smoke.py
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info
