@@ -36,17 +36,19 @@ def group_indices(pairs: PairTable, n_files: int, threshold: float) -> list[np.n
         return []
     a, b = pairs.a[:k], pairs.b[:k]
     labels = component_labels(n_files, a, b)
-    # Rank groups by the first (best) pair in which they appear.
-    pair_labels = labels[a]
-    uniq, first = np.unique(pair_labels, return_index=True)
-    ranked = uniq[np.argsort(first, kind="stable")]
-    members = np.unique(np.concatenate([a, b]))
-    order = np.argsort(labels[members], kind="stable")
+    # O(n + k) bookkeeping (no sort of the pairs): which files are in a pair, and the first
+    # (best) pair of each group; reversed assignment keeps the earliest index.
+    in_pair = np.zeros(n_files, bool)
+    in_pair[a] = True
+    in_pair[b] = True
+    members = np.flatnonzero(in_pair)
+    first = np.full(int(labels.max()) + 1, k, np.int64)
+    first[labels[a][::-1]] = np.arange(k - 1, -1, -1)
+    member_labels = labels[members]
+    order = np.lexsort((members, first[member_labels]))  # by group rank, then file index
     sorted_members = members[order]
-    sorted_labels = labels[sorted_members]
-    starts = np.searchsorted(sorted_labels, ranked, side="left")
-    ends = np.searchsorted(sorted_labels, ranked, side="right")
-    return [sorted_members[s:e] for s, e in zip(starts, ends, strict=True)]
+    bounds = np.flatnonzero(np.diff(member_labels[order])) + 1
+    return np.split(sorted_members, bounds)
 
 
 def groups_at(pairs: PairTable, paths: list[str], threshold: float) -> list[list[str]]:
