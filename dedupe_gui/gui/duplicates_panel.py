@@ -372,9 +372,8 @@ class DuplicatesPanel(QWidget):
         except Exception as exc:  # noqa: BLE001 - reported, the review still works
             actions = None
             self.statusMessage.emit(f"The action journal cannot be opened: {exc}")
-        if actions is not None and actions.recovered:
-            QMessageBox.information(self, "Interrupted actions repaired",
-                                    "\n".join(actions.recovered))
+        if actions is not None and actions.recovered:  # not modal: nothing waits on the user
+            self.statusMessage.emit("Journal: " + " ".join(actions.recovered))
         if self._result is None and self.session_path.exists():
             try:
                 self._load_session(sessions.load(self.session_path))
@@ -396,6 +395,12 @@ class DuplicatesPanel(QWidget):
         self._old_threads.clear()
         if self.loader.isRunning():
             self.loader.stop()
+        if self._actions is not None:  # releases the journal lock for the next instance
+            self._actions.close()
+            self._actions = None
+        if self._decisions is not None:
+            self._decisions.close()
+            self._decisions = None
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.shutdown()
@@ -554,7 +559,8 @@ class DuplicatesPanel(QWidget):
         if scan_id == self._scan_id:
             self._finish_scan_ui()
             self.statusMessage.emit(message)
-            QMessageBox.warning(self, "Scan failed", message)
+            if not self.model.rowCount():
+                self.compare.clear(message)
 
     def _finish_scan_ui(self) -> None:
         if self._thread is not None:
@@ -890,8 +896,9 @@ class DuplicatesPanel(QWidget):
         i = self.model.file_index(victim.path)
         assert i is not None
         self.model.set_gone(i, done)
-        self._push(_Step("file", f"{done} {os.path.basename(victim.path)}", [],
-                         files=(victim.path,), what=(done,)))
+        if done == "trashed" and self.actions.can_restore_trash:  # else Actions keeps no undo
+            self._push(_Step("file", f"{done} {os.path.basename(victim.path)}", [],
+                             files=(victim.path,), what=(done,)))
         self._report(f"Kept {os.path.basename(sides[keep].path)}, "
                      f"{done} {os.path.basename(victim.path)}")
         self._after_decision()
@@ -1050,6 +1057,8 @@ class DuplicatesPanel(QWidget):
             self._report(f"Redone: {step.label}")
         self._undo.append(step)
         self._update_counts()
+        if self._current is not None and not self.model.is_open(self._current):
+            self._advance()
         self._update_buttons()
         self._save_timer.start()
 
@@ -1109,14 +1118,56 @@ class DuplicatesPanel(QWidget):
             QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
 
     # ================================================================ rules
-    def open_rules(self) -> None:
+    def open_rules(self):
+        """The "Mark by rules" dialog over the open pairs at the current threshold."""
         if not len(self.model.a):
             self._report("Nothing to mark: scan first")
-            return
+            return None
         from dedupe_gui.gui.rules_dialog import RulesDialog
 
         dialog = RulesDialog(self)
-        dialog.exec()
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        self.rules_dialog = dialog
+        return dialog
+
+    def rule_groups(self) -> list[list[FileRecord]]:
+        """Groups of the still-open pairs at the threshold, without files already gone."""
+        from dedupe_gui.core.grouping import group_indices
+        from dedupe_gui.core.results import PairTable
+
+        m = self.model
+        pairs = m.visible_pairs()
+        keep = pairs[m.open_mask()[pairs]]
+        table = PairTable(m.a[keep], m.b[keep], m.score[keep], m.distance[keep])
+        if not m.sorted:
+            table = PairTable.build(table.a, table.b, table.score, table.distance)
+        groups = group_indices(table, len(m.files), self.threshold)
+        return [[m.files[i] for i in g] for g in groups]
+
+    def scan_roots(self) -> list[str]:
+        return list(self._roots)
+
+    def rules_applied(self, report, how: str) -> None:
+        """After a bulk apply (one Actions step): mark what left, one undo entry for all."""
+        if not report.done:
+            return
+        paths, whats = [], []
+        for rec, new in report.done:
+            what = f"moved to {new}" if new is not None else (
+                "deleted" if how == "delete" else "trashed")
+            i = self.model.file_index(rec.path)
+            if i is not None:
+                self.model.set_gone(i, what)
+            paths.append(rec.path)
+            whats.append(what)
+        if how == "move" or (how == "trash" and self.actions.can_restore_trash):
+            self._push(_Step("file", f"bulk {how} of {len(paths)} files", [],
+                             files=tuple(paths), what=tuple(whats)))
+        self._report(f"Rules applied: {len(report.done)} files, "
+                     f"{_human_bytes(report.bytes_freed)} freed"
+                     + (f", {len(report.refused)} refused" if report.refused else ""))
+        self._after_decision()
 
     # ================================================================ sessions
     def current_session(self) -> sessions.Session | None:
@@ -1138,6 +1189,10 @@ class DuplicatesPanel(QWidget):
             sessions.save(s, self.session_path)
         except OSError as exc:
             self._report(f"Could not save the session: {exc}")
+
+    def load_result(self, result: ScanResult, roots: list[str]) -> None:
+        """Show a finished result (from a session file, a script or a test)."""
+        self._load_session(sessions.Session(result, list(roots), self.threshold))
 
     def _load_session(self, s: sessions.Session) -> None:
         self._result = s.result
