@@ -287,25 +287,39 @@ def decode_frame(path: str, spec: GroupSpec) -> np.ndarray:
 # ---------------------------------------------------------------------------- worker
 
 
-def reduce_frames(frames: Sequence[np.ndarray], deviation: int) -> dict[str, np.ndarray]:
+def _outputs(h: int, row: int, spill_dir: str | None) -> dict[str, np.ndarray]:
+    """Result arrays; with a spill folder they are .npy files on tmpfs written in place (no
+    extra copy for the pipe), otherwise plain arrays that travel pickled."""
+    dtypes = {"mean": np.float32, "m2": np.float32, "mres": np.float32, "support": np.uint8}
+    if not spill_dir:
+        return {name: np.empty((h, row), dt) for name, dt in dtypes.items()}
+    return {name: np.lib.format.open_memmap(
+        os.path.join(spill_dir, f"{uuid.uuid4().hex}-{name}.npy"), mode="w+", dtype=dt,
+        shape=(h, row)) for name, dt in dtypes.items()}
+
+
+def reduce_frames(frames: Sequence[np.ndarray], deviation: int,
+                  spill_dir: str | None = None) -> dict[str, np.ndarray]:
     """Per-pixel statistics of same-shape frames (rows, cols, planes), as (rows, cols*planes).
 
     mean/m2: of the value; mres: mean residual against the 3x3 same-colour median;
     support: frames with |residual| > ``deviation``. The band loop is outside the frame loop:
     accumulators are one band large (cache-sized) and each frame is read once. Sums are exact:
-    float32 holds 8-bit sums of x*x exactly up to 258 frames, float64 everything else.
+    float32 holds 8-bit sums of x*x exactly up to 258 frames (mean and M2 are then formed in
+    float32: M2 = S2 - S1*mean cancels to within ~1e-7 of S2), float64 everything else.
     """
     import cv2
 
     n = len(frames)
     h, w, c = frames[0].shape
     row = w * c
-    acc_t = np.float32 if frames[0].dtype == np.uint8 and n <= 258 else np.float64
+    exact32 = frames[0].dtype == np.uint8 and n <= 258
+    acc_t = np.float32 if exact32 else np.float64
     band = max(2, _BAND_VALUES // row)
-    out = {name: np.empty((h, row), np.float32) for name in ("mean", "m2", "mres")}
-    out["support"] = np.empty((h, row), np.uint8)
+    out = _outputs(h, row, spill_dir)
     s1, s2, sm = (np.empty((band, row), acc_t) for _ in range(3))
     sup = np.empty((band, row), np.uint8)
+    tmp = np.empty((band, row), np.float32)
     for y0 in range(0, h, band):
         y1 = min(h, y0 + band)
         bh = y1 - y0
@@ -321,10 +335,19 @@ def reduce_frames(frames: Sequence[np.ndarray], deviation: int) -> dict[str, np.
             cv2.accumulate(med, am)
             over = cv2.compare(cv2.absdiff(x, med), deviation, cv2.CMP_GT)  # 0 or 255
             np.subtract(asup, over, out=asup)  # uint8 wraps: s - 255 == s + 1
-        mean, m2 = from_sums(n, a1, a2)
-        out["mean"][y0:y1] = mean
-        out["m2"][y0:y1] = m2
-        out["mres"][y0:y1] = mean - am / n
+        o_mean, o_m2, o_mres = out["mean"][y0:y1], out["m2"][y0:y1], out["mres"][y0:y1]
+        if exact32:
+            inv = 1.0 / n
+            cv2.multiply(a1, inv, dst=o_mean)
+            cv2.multiply(a1, o_mean, dst=tmp[:bh])
+            cv2.subtract(a2, tmp[:bh], dst=o_m2)
+            cv2.max(o_m2, 0.0, dst=o_m2)
+            cv2.scaleAdd(am, -inv, o_mean, dst=o_mres)
+        else:
+            mean, m2 = from_sums(n, a1, a2)
+            o_mean[...] = mean
+            o_m2[...] = m2
+            o_mres[...] = mean - am / n
         out["support"][y0:y1] = asup
     return out
 
@@ -343,14 +366,16 @@ def analyse_chunk(spec: GroupSpec, paths: list[str]) -> ChunkStats:
             skipped.append((path, "out of memory while decoding"))
     if not frames:
         return ChunkStats(0, {}, skipped)
-    arrays: dict[str, np.ndarray | str] = dict(reduce_frames(frames, spec.deviation))
+    arrays = reduce_frames(frames, spec.deviation, spec.spill_dir)
     del frames
-    if spec.spill_dir:
-        for name, arr in list(arrays.items()):
-            target = os.path.join(spec.spill_dir, f"{uuid.uuid4().hex}-{name}.npy")
-            np.save(target, arr)
-            arrays[name] = target
-    return ChunkStats(len(paths) - len(skipped), arrays, skipped)
+    stored: dict[str, np.ndarray | str] = {}
+    for name, arr in arrays.items():
+        if isinstance(arr, np.memmap):
+            arr.flush()
+            stored[name] = str(arr.filename)
+        else:
+            stored[name] = arr
+    return ChunkStats(len(paths) - len(skipped), stored, skipped)
 
 
 # ---------------------------------------------------------------------------- merging
@@ -422,41 +447,50 @@ def detect(acc: Accumulator, spec: GroupSpec, full_scale: float, t: Thresholds,
     n = acc.n
     level = full_scale / 255.0
     f32 = np.float32
-    mean = acc.stats.mean.reshape(h, w, c)
-    std = np.sqrt(acc.stats.m2 / f32(n)).reshape(h, w, c)
+    # Whole-sensor passes, all float32 and in place where possible.
+    std = np.sqrt(acc.stats.m2 * f32(1.0 / n)).reshape(h, w, c)
     nstd = cv2.medianBlur(std, 3).reshape(h, w, c)
-    ratio = (std + f32(level)) / (nstd + f32(level))
-    del std
+    ratio = std
+    ratio += f32(level)
+    ratio /= nstd + f32(level)  # (std + L) / (nstd + L), in the std buffer
     mres = acc.mres.reshape(h, w, c)
-    sup = acc.support.reshape(h, w, c)
-    z = np.empty_like(mres)
+    meds = np.empty(c, np.float32)
+    sigs = np.empty(c, np.float32)
     for k in range(c):
-        med, sig = _robust(mres[..., k], 0.25 * level)
-        np.subtract(mres[..., k], f32(med), out=z[..., k])
-        z[..., k] /= f32(sig)
-    found: list[tuple[int, int, int, str, float, int]] = []
-
-    def emit(mask: np.ndarray, kind: str, scores: np.ndarray) -> None:
-        rr, cc, kk = np.nonzero(mask)
-        for r, col, k, s in zip(rr.tolist(), cc.tolist(), kk.tolist(), scores.tolist(),
-                                strict=True):
-            found.append((r, col, k, kind, float(s), int(sup[r, col, k])))
-
-    flat = (ratio <= t.stuck_ratio) & (nstd >= f32(t.stuck_spread * level))
-    dark = mean <= f32(t.dead_level * full_scale)
+        meds[k], sigs[k] = _robust(mres[..., k], 0.25 * level)
+    z = mres - meds
+    z /= sigs
+    zmin = min(t.z_hot, t.z_dead)
+    cand = (np.abs(z) >= f32(zmin)) | (ratio <= f32(t.stuck_ratio))
+    idx = np.flatnonzero(cand)  # the only whole-sensor nonzero: few candidates
+    del cand
     lr_med, lr_sig = _robust(np.log(ratio[::3, ::3]), 0.02)
-    stuck = flat & ~dark
-    emit(stuck, "stuck", np.abs((np.log(ratio[stuck]) - lr_med) / lr_sig))
-    black = flat & dark
-    emit(black, "dead", np.abs(z[black]))
-    supported = ~flat & (sup >= t.support * n)
-    hot = supported & (z >= f32(t.z_hot))
-    emit(hot, "hot", z[hot])
-    dim = supported & (z <= f32(-t.z_dead))
-    emit(dim, "dead", -z[dim])
+    zc = z.reshape(-1)[idx]
+    rc = ratio.reshape(-1)[idx]
+    flat = (rc <= t.stuck_ratio) & (nstd.reshape(-1)[idx] >= t.stuck_spread * level)
+    dark = acc.stats.mean.reshape(-1)[idx] <= t.dead_level * full_scale
+    supc = acc.support.reshape(-1)[idx].astype(np.int64)
+    supported = ~flat & (supc >= t.support * n)
+    kinds = np.full(idx.size, "", dtype=object)
+    scores = np.zeros(idx.size, np.float64)
+    stuck_s = np.abs((np.log(np.maximum(rc, 1e-6)) - lr_med) / lr_sig)
+    sel = flat & ~dark
+    kinds[sel], scores[sel] = "stuck", stuck_s[sel]
+    sel = flat & dark
+    kinds[sel], scores[sel] = "dead", np.abs(zc[sel])
+    sel = supported & (zc >= t.z_hot)
+    kinds[sel], scores[sel] = "hot", zc[sel]
+    sel = supported & (zc <= -t.z_dead)
+    kinds[sel], scores[sel] = "dead", -zc[sel]
+    keep = kinds != ""
+    rr, cc, kk = np.unravel_index(idx[keep], (h, w, c))
+    found = [(int(r), int(col), int(k), str(kind), float(sc), int(sp)) for r, col, k, kind, sc, sp
+             in zip(rr, cc, kk, kinds[keep], scores[keep], supc[keep], strict=True)]
     if lossy and found:
-        found = _suppress(found, np.abs(mres - np.median(mres[::7, ::7], axis=(0, 1))))
-    heat = _heatmap(np.abs(z).max(axis=2), found, 2 * max(t.z_hot, t.z_dead))
+        strength = np.abs(mres - meds)
+        found = _suppress(found, strength)
+    np.abs(z, out=z)
+    heat = _heatmap(z.max(axis=2), found, 2 * max(t.z_hot, t.z_dead))
     return found, heat
 
 

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Hot-pixel analysis speed against merely decoding the same frames, side by side.
+
+100 frames of 24 MP (6000x4000 JPEG q=90) are generated once into a cache folder from real
+photographs (the plasma-workspace-wallpapers package: crops, scales and flips, with 60
+injected defects). Each measurement runs in its own process so ``ru_maxrss`` of its children
+is that run's peak memory per worker:
+
+  decode   N workers: cv2.imread of every frame through run_chunks, same chunking
+  analyse  N workers: the full find_hot_pixels run
+
+    python benchmarks/hotpixels_speed.py [--frames 100] [--repeat 2] [--cache DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+W, H = 6000, 4000
+
+
+def generate(folder: Path, n: int) -> None:
+    import cv2
+    import numpy as np
+
+    from tests.core.test_hotpixels_frames import inject, photo_paths, place_defects
+
+    folder.mkdir(parents=True, exist_ok=True)
+    have = sorted(folder.glob("frame_*.jpg"))
+    if len(have) >= n:
+        return
+    rng = np.random.default_rng(7)
+    sources = [cv2.imread(str(p)) for p in photo_paths()]
+    defects = place_defects((H, W), 20, seed=8, spacing=8)
+    for i in range(n):
+        src = sources[i % len(sources)]
+        h, w = src.shape[:2]
+        ch = int(h * rng.uniform(0.7, 1.0))
+        cw = min(w, ch * 3 // 2)
+        y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+        frame = cv2.resize(src[y:y + ch, x:x + cw], (W, H), interpolation=cv2.INTER_CUBIC)
+        if rng.random() < 0.5:
+            frame = np.ascontiguousarray(frame[:, ::-1])
+        inject([frame], defects, 255, seed=9 + i)
+        cv2.imwrite(str(folder / f"frame_{i:03d}.jpg"), frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        print(f"\rgenerating {i + 1}/{n}", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+
+
+def _decode_chunk(paths: list[str]) -> int:
+    import cv2
+
+    from dedupe_gui.core.parallel import worker_setup
+
+    worker_setup()
+    for p in paths:
+        cv2.imread(p, cv2.IMREAD_UNCHANGED)
+    return len(paths)
+
+
+def one(mode: str, folder: Path, workers: int, n: int) -> dict:
+    """One measurement in this process; the pool's children report their peak RSS."""
+    from dedupe_gui.core.hotpixels import RunOptions, analyse
+    from dedupe_gui.core.parallel import chunked, run_chunks
+
+    files = sorted(str(p) for p in folder.glob("frame_*.jpg"))[:n]
+    start = time.perf_counter()
+    if mode == "decode":
+        opts = RunOptions(workers=workers)
+        per_chunk = max(1, min(255, opts.frame_budget // (W * H * 3),
+                               math.ceil(len(files) / (2 * workers))))
+        done = sum(r.result or 0 for r in run_chunks(_decode_chunk, chunked(files, per_chunk),
+                                                     workers=workers,
+                                                     max_in_flight=workers + 1))
+        extra = {"frames": done}
+    else:
+        result = analyse(files, RunOptions(workers=workers))
+        kinds = {k: sum(d.kind == k for d in result.defects) for k in ("hot", "stuck", "dead")}
+        extra = {"frames": result.frames, "defects": kinds}
+    seconds = time.perf_counter() - start
+    child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"mode": mode, "workers": workers, "seconds": seconds,
+            "worker_peak_mb": child_kb / 1024, "parent_peak_mb": self_kb / 1024, **extra}
+
+
+def measure(mode: str, folder: Path, workers: int, n: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--one", mode, "--workers", str(workers),
+                          "--frames", str(n), "--cache", str(folder)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=100)
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--cache", type=Path,
+                    default=Path.home() / ".cache" / "dedupe-bench-hotpixels" / "24mp")
+    ap.add_argument("--one", choices=("decode", "analyse"), help=argparse.SUPPRESS)
+    ap.add_argument("--workers", type=int, default=2, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.one:
+        print(json.dumps(one(a.one, a.cache, a.workers, a.frames)))
+        return
+    generate(a.cache, a.frames)
+    best: dict[tuple[str, int], dict] = {}
+    for rep in range(a.repeat):
+        for workers in (1, 2):
+            for mode in ("decode", "analyse"):
+                r = measure(mode, a.cache, workers, a.frames)
+                print(f"run {rep + 1}: {mode:7s} {workers} worker(s): {r['seconds']:6.1f} s, "
+                      f"worker peak {r['worker_peak_mb']:.0f} MB, parent peak "
+                      f"{r['parent_peak_mb']:.0f} MB {r.get('defects', '')}", flush=True)
+                key = (mode, workers)
+                if key not in best or r["seconds"] < best[key]["seconds"]:
+                    best[key] = r
+    print(f"\nbest of {a.repeat} ({a.frames} frames of {W}x{H} JPEG q=90, "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
+    for workers in (1, 2):
+        d, an = best[("decode", workers)], best[("analyse", workers)]
+        print(f"  {workers} worker(s): decode only {d['seconds']:.1f} s, analysis "
+              f"{an['seconds']:.1f} s -> {an['seconds'] / d['seconds']:.2f}x decode "
+              f"(target <= 1.3x); analysis worker peak {an['worker_peak_mb']:.0f} MB "
+              f"(decode-only worker {d['worker_peak_mb']:.0f} MB), parent "
+              f"{an['parent_peak_mb']:.0f} MB")
+    s1, s2 = best[("analyse", 1)]["seconds"], best[("analyse", 2)]["seconds"]
+    print(f"  speed-up 1 -> 2 workers: {s1 / s2:.2f}x (target >= 1.7x)")
+
+
+if __name__ == "__main__":
+    main()
