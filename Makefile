@@ -34,7 +34,9 @@ bench: $(VENV)/.installed-test
 # The frozen one-folder bundle (PyInstaller): dist/dedupe-gui/{dedupe-gui,dedupe}. Rebuilt
 # only when a source, an icon, the spec or pyproject.toml changed.
 BUNDLE := dist/dedupe-gui
-BUNDLE_SOURCES := pyproject.toml $(shell find dedupe_gui packaging -name '*.py' -o -name '*.png' -o -name '*.spec' 2>/dev/null)
+BUNDLE_SOURCES := pyproject.toml $(shell find dedupe_gui packaging resources -type f \
+  \( -name '*.py' -o -name '*.png' -o -name '*.spec' -o -name '*.sh' -o -name '*.desktop' \
+  -o -name '*.xml' -o -name '*.svg' \) 2>/dev/null)
 
 $(VENV)/.installed-package: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

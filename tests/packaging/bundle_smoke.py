@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 import pytest
 
-from dedupe_gui import __version__
+from dedupe_gui import APP_ID, __version__
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = Path(os.environ.get("DEDUPE_BUNDLE", ROOT / "dist" / "dedupe-gui")).resolve()
@@ -156,3 +156,16 @@ def test_xcb_platform_plugin_loads(env, tmp_path):
     proc = run("dedupe-gui", "--quit-after", "1", env=env, cwd=tmp_path, timeout=60)
     assert proc.returncode != 0
     assert "could not connect to display" in proc.stderr, proc.stderr
+
+
+def test_bundle_adds_itself_to_the_application_menu(env, tmp_path):
+    script = BUNDLE / "install-desktop-entry.sh"
+    proc = subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    share = Path(env["XDG_DATA_HOME"])
+    desktop = (share / "applications" / f"{APP_ID}.desktop").read_text().splitlines()
+    assert f'Exec="{BUNDLE / "dedupe-gui"}" %F' in desktop
+    for size in (16, 48, 256, 512):
+        assert (share / f"icons/hicolor/{size}x{size}/apps/{APP_ID}.png").is_file()
+    assert (share / "metainfo" / f"{APP_ID}.metainfo.xml").is_file()
