@@ -17,14 +17,23 @@ import numpy as np
 
 from dedupe_gui.core.imageio import UnreadableImage, load_reduced
 
-FINGERPRINT_VERSION = 1
+FINGERPRINT_VERSION = 2
 
 N_ORIENT = 8  # o = rot + 4 * mirrored: np.rot90(fliplr(x) if mirrored else x, rot)
 HASH_CROP = 0.85  # the central crop hashed too (a copy cropped by ~15% matches it)
 HASH_WORDS = 2 * N_ORIENT  # [full in 8 orientations, crop in 8 orientations]
 THUMB = 32  # side of the verification thumbnails
-THUMB_CROPS = (1.0, 0.95, 0.9, 0.85, 0.8)  # central crop fractions kept as thumbnails
-FEATURES = len(THUMB_CROPS) * THUMB * THUMB
+# Verification thumbnails: (central crop fraction, rotation in degrees). The first is the
+# whole picture; a copy cropped by f matches the picture's f-crop, a copy straightened by a
+# couple of degrees (and so cropped a little) matches a rotated crop. The set is closed
+# under the 8 orientations (+-angle), so orienting a thumbnail stack stays meaningful.
+THUMB_SPEC = ((1.0, 0.0), (0.95, 0.0), (0.9, 0.0), (0.85, 0.0), (0.8, 0.0),
+              (0.92, 2.0), (0.92, -2.0))
+N_THUMBS = len(THUMB_SPEC)
+FEATURES = N_THUMBS * THUMB * THUMB
+DECODE_MIN_SIDE = 128  # reduced decode: 4x the thumbnail side, so crops/rotations resample well
+HP_SIGMA = 1.5  # high-pass: thumbnail minus its Gaussian blur (detail, not lighting)
+HP_CLIP = 2.5  # robust clip in MADs: a watermark or a blown highlight cannot dominate
 
 
 def orient(a: np.ndarray, o: int) -> np.ndarray:
@@ -54,6 +63,28 @@ def _square(a: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(a, (side, side), interpolation=cv2.INTER_AREA)
 
 
+def _rotated(a: np.ndarray, degrees: float) -> np.ndarray:
+    if not degrees:
+        return a
+    h, w = a.shape
+    m = cv2.getRotationMatrix2D((w / 2 - 0.5, h / 2 - 0.5), degrees, 1.0)
+    return cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def detail_thumbnail(region: np.ndarray) -> np.ndarray:
+    """THUMB x THUMB high-passed, robustly clipped detail of a grey region, as uint8.
+
+    Detail (not brightness, contrast or soft gradients) is what tells two different photos
+    of similar scenes apart; clipping at HP_CLIP median absolute deviations keeps a small
+    bright watermark from dominating. Stored as 128 + 127 * value / clip bound.
+    """
+    t = _square(region, THUMB).astype(np.float32)
+    hp = t - cv2.GaussianBlur(t, (0, 0), HP_SIGMA)
+    bound = HP_CLIP * (1.4826 * float(np.median(np.abs(hp))) + 0.5)
+    q = np.rint(np.clip(hp / bound, -1.0, 1.0) * 127.0) + 128.0
+    return q.astype(np.uint8)
+
+
 def fingerprint_pixels(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(hashes uint64 (HASH_WORDS,), features uint8 (FEATURES,)) of an upright grey picture."""
     hashes = np.empty(HASH_WORDS, np.uint64)
@@ -61,8 +92,9 @@ def fingerprint_pixels(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         base = _square(_central(grey, frac), 32).astype(np.float32)
         for o in range(N_ORIENT):
             hashes[k * N_ORIENT + o] = _pack(_phash_bits(np.ascontiguousarray(orient(base, o))))
-    feats = np.concatenate([_square(_central(grey, f), THUMB).ravel() for f in THUMB_CROPS])
-    return hashes, feats.astype(np.uint8)
+    feats = np.concatenate([detail_thumbnail(_central(_rotated(grey, deg), frac)).ravel()
+                            for frac, deg in THUMB_SPEC])
+    return hashes, feats
 
 
 @dataclass
@@ -135,7 +167,7 @@ def fingerprint_chunk(paths: list[str]) -> FingerprintBatch:
     skipped: list[tuple[str, str]] = []
     for path in paths:
         try:
-            dec = load_reduced(path)
+            dec = load_reduced(path, DECODE_MIN_SIDE)
             h, f = fingerprint_pixels(dec.pixels)
         except UnreadableImage as exc:
             skipped.append((path, str(exc)))
