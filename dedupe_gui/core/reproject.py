@@ -384,7 +384,3 @@ def render_block(spec: RenderSpec, src: np.ndarray, dst: np.ndarray, r0: int, r1
     mapx, mapy = inverse_maps(spec, r0, r1, c0, c1)
     channels = dst.shape[2] if dst.ndim == 3 else 1
     remap_into(src, mapx, mapy, dst, INTERPOLATIONS[spec.interp], _border(spec, channels))
-    if spec.lines:
-        from dedupe_gui.core.graticule import draw_lines
-
-        draw_lines(dst, spec, c0, r0)

@@ -22,6 +22,7 @@ from multiprocessing import shared_memory
 
 import numpy as np
 
+from dedupe_gui.core.graticule import draw_lines
 from dedupe_gui.core.parallel import chunked, default_workers, make_process_pool, run_chunks
 from dedupe_gui.core.progress import Progress, ProgressMeter
 from dedupe_gui.core.reproject import (
@@ -58,6 +59,15 @@ def _draw_blocks(spec: RenderSpec, src: np.ndarray, out: np.ndarray,
     return sum(b[1] - b[0] for b in blocks if b[2] == 0)
 
 
+def _finish(spec: RenderSpec, out: np.ndarray) -> np.ndarray:
+    """The graticule goes on last, over the whole picture: lines drawn band by band would be
+    clipped (and anti-aliased) differently at every band edge."""
+    if spec.lines:
+        for r in range(0, spec.height, MAX_REMAP_SIDE):
+            draw_lines(out[r:r + MAX_REMAP_SIDE], spec, 0, r)
+    return out
+
+
 # ---------------------------------------------------------------- process workers
 
 @dataclass(frozen=True)
@@ -75,14 +85,18 @@ class ShmJob:
 _attached: dict[str, tuple[shared_memory.SharedMemory, np.ndarray]] = {}
 
 
-def _attach(name: str, shape: tuple[int, ...], dtype: str) -> np.ndarray:
-    if name not in _attached:
-        for old in list(_attached):  # a new render: let go of the previous one's segments
-            shm, _ = _attached.pop(old)
-            shm.close()
-        shm = shared_memory.SharedMemory(name=name)
-        _attached[name] = (shm, np.ndarray(shape, dtype, buffer=shm.buf))
-    return _attached[name][1]
+def _attach(job: ShmJob) -> tuple[np.ndarray, np.ndarray]:
+    """The job's (source, output) arrays, attached once per worker and render."""
+    wanted = (job.src_name, job.out_name)
+    for old in [n for n in _attached if n not in wanted]:  # a previous render's segments
+        shm, arr = _attached.pop(old)
+        del arr  # the view must go before the mapping
+        shm.close()
+    for name, shape in ((job.src_name, job.src_shape), (job.out_name, job.out_shape)):
+        if name not in _attached:
+            shm = shared_memory.SharedMemory(name=name)
+            _attached[name] = (shm, np.ndarray(shape, job.dtype, buffer=shm.buf))
+    return _attached[job.src_name][1], _attached[job.out_name][1]
 
 
 def draw_blocks_shared(job: ShmJob, blocks: list[Block]) -> int:
@@ -90,8 +104,7 @@ def draw_blocks_shared(job: ShmJob, blocks: list[Block]) -> int:
     from dedupe_gui.core.parallel import worker_setup
 
     worker_setup()
-    src = _attach(job.src_name, job.src_shape, job.dtype)
-    out = _attach(job.out_name, job.out_shape, job.dtype)
+    src, out = _attach(job)
     return _draw_blocks(job.spec, src, out, blocks)
 
 
@@ -127,12 +140,12 @@ def render(image: np.ndarray, spec: RenderSpec, *, workers: int | None = None,
             snap = meter.advance(fn(chunk))
             if progress:
                 progress(snap)
-        return out
+        return _finish(spec, out)
     with ThreadPoolExecutor(workers, thread_name_prefix="reproject") as pool:
         if not _collect(run_chunks(fn, chunks, executor=pool, workers=workers,
                                    cancel=cancel), meter, progress):
             return None
-    return out
+    return _finish(spec, out)
 
 
 def _collect(results, meter: ProgressMeter, progress: ProgressFn | None) -> bool:
@@ -166,7 +179,7 @@ def _render_processes(image, spec, workers, chunks, meter, cancel, progress):
                                      workers=workers, cancel=cancel), meter, progress)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-        result = out.copy() if ok else None
+        result = _finish(spec, out.copy()) if ok else None
         del src, out
         return result
     finally:
