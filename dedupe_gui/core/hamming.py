@@ -50,7 +50,7 @@ def pairs_within(queries: np.ndarray, base: np.ndarray, max_dist: int, *,
     i = np.concatenate(out_i).astype(np.int64) if out_i else np.empty(0, np.int64)
     j = np.concatenate(out_j).astype(np.int64) if out_j else np.empty(0, np.int64)
     # The winning combination, recomputed on the (few) surviving pairs only.
-    d_all = np.bitwise_count(queries[i][:, :, None] ^ base[j][:, None, :]).reshape(len(i), -1)
+    d_all = np.bitwise_count(queries[i][:, :, None] ^ base[j][:, None, :]).reshape(len(i), kq * kb)
     flat = np.argmin(d_all, axis=1) if len(i) else np.empty(0, np.int64)
     dist = d_all[np.arange(len(i)), flat].astype(np.int16) if len(i) else np.empty(0, np.int16)
     return i, j, dist, flat // kb, flat % kb
