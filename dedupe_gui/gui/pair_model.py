@@ -279,25 +279,32 @@ class PairModel(QAbstractTableModel):
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        pair = self.pair_at(index.row())
-        col = index.column()
-        fa, fb = self.files_of(pair)
-        if role == Qt.ItemDataRole.DisplayRole:
+        # Called ~7 times per visible cell on every repaint: decide by role first, touch the
+        # arrays only for the roles that have something to say.
+        if role == _DISPLAY:
+            pair = self.pair_at(index.row())
+            col = index.column()
             if col == 0:
                 return f"{float(self.score[pair]):.1f}"
-            if col in (1, 2):
-                return os.path.basename((fa if col == 1 else fb).path)
-            if col in (3, 4):
-                f = fa if col == 3 else fb
-                return f"{f.width}×{f.height}, {_human(f.size)}"
             if col == 5:
-                return self.status_text(pair)
-        elif role == Qt.ItemDataRole.ToolTipRole and col in (1, 2):
-            return (fa if col == 1 else fb).path
-        elif role == Qt.ItemDataRole.ForegroundRole and not self.is_open(pair):
-            return QBrush(QColor(140, 140, 140))
-        elif role == Qt.ItemDataRole.TextAlignmentRole and col == 0:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                return self.status_text(pair) if not self.is_open(pair) else ""
+            f = self.files[int(self.a[pair] if col in (1, 3) else self.b[pair])]
+            if col in (1, 2):
+                return os.path.basename(f.path)
+            return f"{f.width}×{f.height}, {_human(f.size)}"
+        if role == _FOREGROUND:
+            return _GREY if not self.is_open(self.pair_at(index.row())) else None
+        if role == _ALIGN:
+            return _RIGHT if index.column() == 0 else None
+        if role == _TOOLTIP and index.column() in (1, 2):
+            pair = self.pair_at(index.row())
+            return self.files[int(self.a[pair] if index.column() == 1 else self.b[pair])].path
         return None
+
+
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole
+_ALIGN = Qt.ItemDataRole.TextAlignmentRole
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole
+_GREY = QBrush(QColor(140, 140, 140))
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
