@@ -43,6 +43,11 @@ def orient(a: np.ndarray, o: int) -> np.ndarray:
     return np.rot90(a, o % 4, axes=(-2, -1))
 
 
+def inverse_orientation(o: int) -> int:
+    """The orientation undoing ``o`` (mirrored ones are reflections: their own inverse)."""
+    return o if o >= 4 else (4 - o) % 4
+
+
 def _phash_bits(img32: np.ndarray) -> np.ndarray:
     """64 bits of pHash from a 32x32 float32 picture."""
     low = cv2.dct(img32)[:8, :8]

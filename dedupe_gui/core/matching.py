@@ -16,8 +16,9 @@ from dedupe_gui.core.hamming import pairs_within
 from dedupe_gui.core.results import PairTable
 
 DEFAULT_THRESHOLD = 88.0
-MIN_SCORE = 50.0
-STAGE1_MAX_DISTANCE = 20
+MIN_SCORE = 60.0
+STAGE1_MAX_DISTANCE = 18
+COARSE_MIN = 55.0  # half-resolution score below which a candidate is dropped unverified
 PAIR_CHUNK = 4096
 TRIM = 0.03  # share of worst-matching thumbnail pixels left out of the final correlation
 
@@ -43,54 +44,77 @@ class _Growing:
         return self._a[:self.n]
 
 
+def coarse(features: np.ndarray) -> np.ndarray:
+    """Features at half the side (2x2 means), for a cheap first look at each candidate."""
+    side = fp.THUMB
+    t = features.reshape(len(features), fp.N_THUMBS, side // 2, 2, side // 2, 2)
+    return np.rint(t.mean(axis=(3, 5), dtype=np.float32)).astype(np.uint8).reshape(
+        len(features), -1)
+
+
 def thumb_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per file and thumbnail: mean and centred norm of the stored detail values, so a pair's
-    correlation needs only one dot product."""
-    t = features.reshape(len(features), fp.N_THUMBS, -1).astype(np.float32) - 128.0
+    """Per file and thumbnail: mean and centred norm of the stored values, so a pair's
+    correlation needs only one dot product of the raw bytes."""
+    t = features.reshape(len(features), fp.N_THUMBS, -1).astype(np.float32)
     mean = t.mean(axis=2)
     norm = np.sqrt(np.maximum((t * t).sum(axis=2) - t.shape[2] * mean * mean, 0.0)) + 1e-3
     return mean.astype(np.float32), norm.astype(np.float32)
 
 
+def _oriented_first(t: np.ndarray, orient: np.ndarray, inverse: bool) -> np.ndarray:
+    """Thumbnail 0 (the whole picture) of each row of ``t`` (P, n_thumbs, f), oriented."""
+    side = int(round(t.shape[2] ** 0.5))
+    out = np.empty((len(t), side * side), t.dtype)
+    for o in np.unique(orient):
+        sel = np.nonzero(orient == o)[0]
+        oo = fp.inverse_orientation(int(o)) if inverse else int(o)
+        out[sel] = fp.orient(t[sel, 0].reshape(-1, side, side), oo).reshape(len(sel), -1)
+    return out
+
+
 def verify(fa: np.ndarray, fb: np.ndarray, stats_a: tuple[np.ndarray, np.ndarray],
-           stats_b: tuple[np.ndarray, np.ndarray], orient: np.ndarray) -> np.ndarray:
+           stats_b: tuple[np.ndarray, np.ndarray], orient: np.ndarray,
+           trim: float | None = None) -> np.ndarray:
     """Scores 0-100 of pairs: rows of features of a and b, their thumb_stats, and the
     orientation taking a onto b.
 
     The score is the best correlation of detail thumbnails over the alignments stored
-    (whole vs whole, a cropped/straightened vs b whole, a whole vs b cropped/straightened).
+    (a cropped/straightened vs b whole, a whole vs b cropped/straightened), recomputed for
+    the winner without its worst TRIM share of pixels (a watermark, a date stamp).
     """
-    n_t, side = fp.N_THUMBS, fp.THUMB
-    out = np.empty(len(fa), np.float32)
-    for o in np.unique(orient):
-        sel = np.nonzero(orient == o)[0]
-        p = len(sel)
-        a = fp.orient(fa[sel].reshape(p, n_t, side, side), int(o)).reshape(p, n_t, -1)
-        a = a.astype(np.float32) - 128.0
-        b = fb[sel].reshape(p, n_t, -1).astype(np.float32) - 128.0
-        ma, na = stats_a[0][sel], stats_a[1][sel]
-        mb, nb = stats_b[0][sel], stats_b[1][sel]
-        f = a.shape[2]
-        # sum((a - ma)(b - mb)) = a.b - f * ma * mb
-        s1 = (np.einsum("pcf,pf->pc", a, b[:, 0]) - f * ma * mb[:, :1]) / (na * nb[:, :1])
-        s2 = (np.einsum("pf,pcf->pc", a[:, 0], b) - f * ma[:, :1] * mb) / (na[:, :1] * nb)
-        s12 = np.concatenate([s1, s2], axis=1)
-        k = s12.argmax(axis=1)
-        if TRIM <= 0:
-            out[sel] = s12[np.arange(p), k]
-            continue
-        # Re-score the best alignment without its worst-matching pixels (a watermark, a logo,
-        # a date stamp): the correlation of the rest.
-        rows = np.arange(p)
-        ca, cb = np.where(k < n_t, k, 0), np.where(k < n_t, 0, k - n_t)
-        za = (a[rows, ca] - ma[rows, ca, None]) * (np.sqrt(f) / na[rows, ca, None])
-        zb = (b[rows, cb] - mb[rows, cb, None]) * (np.sqrt(f) / nb[rows, cb, None])
-        res = (za - zb) ** 2
-        drop = max(1, int(f * TRIM))
-        cut = np.partition(res, f - drop, axis=1)[:, f - drop, None]
-        m = res <= cut
-        out[sel] = (za * zb * m).sum(1) / np.sqrt((za * za * m).sum(1) * (zb * zb * m).sum(1) + 1e-6)
-    return np.clip(out, 0, 1) * 100
+    trim = TRIM if trim is None else trim
+    p, n_t = len(fa), fp.N_THUMBS
+    f = fa.shape[1] // n_t
+    a = fa.reshape(p, n_t, f).astype(np.float32)
+    b = fb.reshape(p, n_t, f).astype(np.float32)
+    ma, na = stats_a
+    mb, nb = stats_b
+    b0 = _oriented_first(b, orient, inverse=True)  # b whole, in a's frame
+    a0 = _oriented_first(a, orient, inverse=False)  # a whole, in b's frame
+    # sum((x - mx)(y - my)) = x.y - f * mx * my
+    s1 = (np.einsum("pcf,pf->pc", a, b0) - f * ma * mb[:, :1]) / (na * nb[:, :1])
+    s2 = (np.einsum("pf,pcf->pc", a0, b) - f * ma[:, :1] * mb) / (na[:, :1] * nb)
+    s12 = np.concatenate([s1, s2], axis=1)
+    k = s12.argmax(axis=1)
+    rows = np.arange(p)
+    if trim <= 0:
+        return np.clip(s12[rows, k], 0, 1) * 100
+    first = k < n_t
+    ca, cb = np.where(first, k, 0), np.where(first, 0, k - n_t)
+    x = np.where(first[:, None], a[rows, ca], a0)
+    y = np.where(first[:, None], b0, b[rows, cb])
+    x -= ma[rows, ca, None]
+    x *= (np.sqrt(f) / na[rows, ca])[:, None]
+    y -= mb[rows, cb, None]
+    y *= (np.sqrt(f) / nb[rows, cb])[:, None]
+    res = (x - y) ** 2
+    drop = max(1, int(f * trim))
+    cut = np.partition(res, f - drop, axis=1)[:, f - drop, None]
+    keep = res <= cut
+    xy = np.einsum("pf,pf->p", x * keep, y)
+    xx = np.einsum("pf,pf->p", x * keep, x)
+    yy = np.einsum("pf,pf->p", y * keep, y)
+    return np.clip(xy / np.sqrt(xx * yy + 1e-6), 0, 1) * 100
 
 
 class Matcher:
@@ -103,6 +127,9 @@ class Matcher:
         self._feats = _Growing(fp.FEATURES, np.uint8)
         self._mean = _Growing(fp.N_THUMBS, np.float32)
         self._norm = _Growing(fp.N_THUMBS, np.float32)
+        self._coarse = _Growing(fp.FEATURES // 4, np.uint8)
+        self._cmean = _Growing(fp.N_THUMBS, np.float32)
+        self._cnorm = _Growing(fp.N_THUMBS, np.float32)
         self._first = 0
 
     def add(self, batch: FingerprintBatch, first_index: int) -> PairTable:
@@ -117,6 +144,11 @@ class Matcher:
         mean, norm = thumb_stats(batch.features)
         self._mean.append(mean)
         self._norm.append(norm)
+        small = coarse(batch.features)
+        self._coarse.append(small)
+        mean, norm = thumb_stats(small)
+        self._cmean.append(mean)
+        self._cnorm.append(norm)
         if n == 0:
             return PairTable()
         start = first_index - self._first
@@ -126,13 +158,25 @@ class Matcher:
         i, j, dist, k, _ = pairs_within(queries, base, STAGE1_MAX_DISTANCE, query_start=start)
         orient = np.asarray(words, np.int64)[k] % fp.N_ORIENT
         gi = i + start
-        feats, mean, norm = self._feats.array, self._mean.array, self._norm.array
-        scores = np.empty(len(i), np.float32)
+        scores = np.zeros(len(i), np.float32)
         for c0 in range(0, len(i), PAIR_CHUNK):
-            c = slice(c0, c0 + PAIR_CHUNK)
-            qa, qb = gi[c], j[c]
-            scores[c] = verify(feats[qa], feats[qb], (mean[qa], norm[qa]), (mean[qb], norm[qb]),
-                               orient[c])
+            c = np.arange(c0, min(len(i), c0 + PAIR_CHUNK))
+            c = c[self._score(c, gi, j, orient, scores, coarse_pass=True) >= COARSE_MIN]
+            self._score(c, gi, j, orient, scores, coarse_pass=False)
         keep = scores >= MIN_SCORE
         off = self._first
         return PairTable.build(j[keep] + off, gi[keep] + off, scores[keep], dist[keep])
+
+    def _score(self, rows: np.ndarray, qa: np.ndarray, qb: np.ndarray, orient: np.ndarray,
+               out: np.ndarray, coarse_pass: bool) -> np.ndarray:
+        """Verify candidate ``rows`` (at half resolution first: most fail there, cheaply)."""
+        if coarse_pass:
+            feats, mean, norm = self._coarse.array, self._cmean.array, self._cnorm.array
+        else:
+            feats, mean, norm = self._feats.array, self._mean.array, self._norm.array
+        a, b = qa[rows], qb[rows]
+        s = verify(feats[a], feats[b], (mean[a], norm[a]), (mean[b], norm[b]), orient[rows],
+                   trim=0.0 if coarse_pass else TRIM)
+        if not coarse_pass:
+            out[rows] = s
+        return s
