@@ -25,6 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="skip files and folders matching GLOB (name or full path); repeatable")
     p.add_argument("--include-hidden", action="store_true",
                    help="also scan hidden files and folders (names starting with a dot)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="fingerprint on a Dask cluster (tcp://HOST:PORT of its scheduler); "
+                        "workers must see the same paths (shared storage)")
 
 
 class _Reporter:
@@ -124,8 +127,22 @@ def run(args: argparse.Namespace) -> int:
                           excludes=tuple(args.exclude), include_hidden=args.include_hidden)
     reporter = _Reporter()
     result = None
+    roots = [os.path.abspath(p) for p in args.paths]
+    cluster = None
+    if args.cluster:
+        from dedupe_gui.core.cluster import ClusterError, connect
+
+        try:
+            cluster = connect(args.cluster)
+            cluster.check_paths(roots)
+        except ClusterError as exc:
+            if cluster is not None:
+                cluster.close()
+            print(f"dedupe scan: {exc}", file=sys.stderr)
+            return 2
+        options.max_in_flight = options.max_in_flight or 2 * cluster.threads
     try:
-        for event in scan([os.path.abspath(p) for p in args.paths], options):
+        for event in scan(roots, options, executor=cluster and cluster.executor):
             if isinstance(event, Progress):
                 reporter.progress(event)
             elif isinstance(event, ScanStarted):
@@ -138,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     finally:
         reporter.end()
+        if cluster is not None:
+            cluster.close()
     assert result is not None
     threshold = result.threshold if args.threshold is None else args.threshold
     doc = result_dict(result, threshold)

@@ -41,7 +41,10 @@ def worker_setup() -> None:
     import cv2
 
     cv2.setNumThreads(1)
-    if multiprocessing.parent_process() is not None:  # a pool child: Ctrl+C is the parent's job
+    # A pool child: Ctrl+C is the parent's job. Only the main thread may set signals; a Dask
+    # worker runs tasks in a thread (and its nanny handles signals).
+    if (multiprocessing.parent_process() is not None
+            and threading.current_thread() is threading.main_thread()):
         import signal
 
         signal.signal(signal.SIGINT, signal.SIG_IGN)
