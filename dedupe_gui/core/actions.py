@@ -444,7 +444,10 @@ class Actions:
     def _do_undo_entry(self, step: int, e: Entry) -> None:
         """Reverse one applied entry (trash -> restore, move -> unmove). Pre-checked."""
         dst = Path(e.src)
-        made = _makedirs(dst.parent)  # a restored file's folder may have been removed since
+        try:
+            made = _makedirs(dst.parent)  # a restored file's folder may have been removed since
+        except OSError as exc:
+            raise ActionRefused(f"Cannot recreate the folder {dst.parent}: {exc.strerror or exc}.") from None
         op = "restore" if e.op == "trash" else "unmove"
         u = self.journal.add(step, op, e.dst, parent=e.id, dst=e.src, temp=_temp_for(dst),
                              size=e.size, mtime_ns=e.mtime_ns, trash_dir=e.trash_dir,
@@ -603,13 +606,23 @@ class Actions:
                 return ["Another dedupe-gui instance is using the action journal; interrupted "
                         "actions will be repaired when it closes."]
             msgs = []
+            touched = set()
             for e in self.journal.pending():
+                touched.add(e.step_id)
                 msg = self._settle(e)
                 if msg:
                     msgs.append(msg)
             for step, _, _ in self.journal.steps_in("open"):
                 if step != self._batch:
                     self._close_step(step)
+            for step in touched - {self._batch}:  # an undo/redo cut short: fix the stacks
+                state = self.journal.step(step)[2]
+                applied = bool(self._applied(step))
+                reverted = bool(self.journal.entries(step, ("reverted",)))
+                if state == "active" and not applied:
+                    self.journal.set_step(step, "undone" if reverted else "final")
+                elif state == "undone" and applied and not reverted:
+                    self.journal.set_step(step, "active")
             return msgs
 
     def _settle(self, e: Entry) -> str | None:

@@ -364,8 +364,10 @@ def test_crash_during_undo_of_trash_is_finished(env):
     os.rename(parent.dst, a)  # the file is back; its .trashinfo not yet removed
     with Actions(env.journal) as act:
         assert a.read_bytes() == data and trash_infos(env) == []
-        assert not act.can_undo or act.undo() is not None
-    assert entry_state(env, u.id) == "done" and entry_state(env, parent.id) == "reverted"
+        assert not act.can_undo and act.redo_label == "Trash a.jpg"  # the undo completed
+        act.redo()
+        assert not a.exists()
+    assert entry_state(env, u.id) == "done" and entry_state(env, parent.id) == "redone"
 
 
 def test_crash_before_permanent_delete_and_open_batch(env):
