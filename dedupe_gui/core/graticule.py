@@ -48,12 +48,17 @@ def graticule_polylines(spec) -> list[np.ndarray]:
     lons = np.radians(np.arange(-180.0, 180.0 + 1e-9, _SAMPLE_DEG))
     for lat in np.arange(-90.0 + step, 90.0 - 1e-9, step):
         lines.append((lons, np.full_like(lons, math.radians(lat))))
-    out: list[np.ndarray] = []
+    # one forward projection for all lines (a call per line costs more than the maths)
+    sizes = [len(lo) for lo, _ in lines]
     with np.errstate(all="ignore"):
-        for lon, lat in lines:
-            x, y = proj.forward(lon, lat)
-            px, py = spec.to_output_pixels(x, y)
-            out.extend(_pieces(px, py, spec.width, spec.height))
+        x, y = proj.forward(np.concatenate([lo for lo, _ in lines]),
+                            np.concatenate([la for _, la in lines]))
+        px, py = spec.to_output_pixels(x, y)
+    out: list[np.ndarray] = []
+    start = 0
+    for n in sizes:
+        out.extend(_pieces(px[start:start + n], py[start:start + n], spec.width, spec.height))
+        start += n
     return out
 
 

@@ -212,6 +212,8 @@ class _Moll(_Raw):
             d = 2 * np.sin(u / 2) ** 2
             step = np.where(d > 0, f / np.where(d > 0, d, 1.0), 0.0)
             u = np.clip(u - step, 0.0, math.pi)
+            if not np.any(np.abs(step) > 1e-15 * np.maximum(u, 1e-300)):
+                break  # converged everywhere (usually after 3-4 steps)
         return u
 
     def forward(self, lam, phi):

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 from dedupe_gui.core.projection import OBLIQUE_CAPABLE, PROJECTIONS, make_projection
 from dedupe_gui.core.reproject import RenderSpec, SourceGeometry, default_size
 
-PREVIEW_BOX = (720, 480)  # preview pixels at most (the label scales it to fit)
+PREVIEW_MAX = (1024, 768)  # preview pixels at most: keeps an update well under 100 ms
 PREVIEW_SOURCE_WIDTH = 1440  # the preview samples a copy this wide: ~2 source px per output px
 MAP_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".ppm", ".pgm"}
 
@@ -258,6 +258,7 @@ class ProjectionPanel(QWidget):
         self.cancel_button.clicked.connect(self.cancel_export)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
+        self.progress.setVisible(False)
 
         self._value_labels: dict[QSlider, QLabel] = {}
         form = QFormLayout()
@@ -361,11 +362,18 @@ class ProjectionPanel(QWidget):
         proj = self.projection()
         src = self._source(image)
         if size is None:
-            size = fit_size(proj.extent(), PREVIEW_BOX)
+            size = fit_size(proj.extent(), self.preview_box())
         g = self.graticule_combo.currentText().rstrip("°")
         return RenderSpec(proj, src, size[0], size[1], interp=self.interp_combo.currentText(),
                           background=None if self.transparent.isChecked() else (0, 0, 0),
                           graticule=0.0 if g == "none" else float(g))
+
+    def preview_box(self) -> tuple[int, int]:
+        """The preview label's size in device pixels, capped."""
+        ratio = self.preview.devicePixelRatioF()
+        w = max(64, round(self.preview.width() * ratio))
+        h = max(64, round(self.preview.height() * ratio))
+        return min(w, PREVIEW_MAX[0]), min(h, PREVIEW_MAX[1])
 
     def set_pole(self, lat: int, lon: int) -> None:
         self.pole_lat.setValue(lat)
@@ -433,12 +441,20 @@ class ProjectionPanel(QWidget):
         if self.preview_image is None:
             return
         pix = QPixmap.fromImage(self.preview_image)
-        self.preview.setPixmap(pix.scaled(self.preview.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                                          Qt.TransformationMode.SmoothTransformation))
+        pix.setDevicePixelRatio(self.preview.devicePixelRatioF())
+        box = self.preview.size()
+        if pix.width() > box.width() * pix.devicePixelRatio() or \
+                pix.height() > box.height() * pix.devicePixelRatio():
+            pix = pix.scaled(box * pix.devicePixelRatio(), Qt.AspectRatioMode.KeepAspectRatio,
+                             Qt.TransformationMode.SmoothTransformation)
+            pix.setDevicePixelRatio(self.preview.devicePixelRatioF())
+        self.preview.setPixmap(pix)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
         self._show_preview()
+        if self.small is not None:  # re-render at the new size (latest request wins)
+            self._changed()
 
     # ------------------------------------------------------------ export
     def export_size(self) -> tuple[int, int]:
@@ -475,6 +491,7 @@ class ProjectionPanel(QWidget):
             spec = replace(spec, background=(0, 0, 0))
         self.progress.setRange(0, spec.height)
         self.progress.setValue(0)
+        self.progress.setVisible(True)
         self._export = ExportThread(self.image, spec, Path(path), self)
         self._export.progress.connect(self._on_export_progress)
         self._export.done.connect(self._on_export_done)

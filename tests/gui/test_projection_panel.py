@@ -49,7 +49,7 @@ def test_load_preview_move_pole_and_export(qtbot, panel, world, tmp_path):
     first = loaded(qtbot, panel, world)
     assert panel.proj_combo.currentText() == "transverse-mercator"
     assert panel.preview.pixmap() is not None and not panel.preview.pixmap().isNull()
-    assert panel.preview_image.width() <= 720 and panel.preview_image.height() <= 480
+    assert panel.preview_image.width() <= 1024 and panel.preview_image.height() <= 768
 
     panel.proj_combo.setCurrentText("oblique-mercator")
     assert (panel.pole_lat.value(), panel.pole_lon.value()) == (0, 90)
