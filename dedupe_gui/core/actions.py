@@ -109,7 +109,7 @@ def _place(src: str, dst: str) -> None:
     A hard link fails atomically if ``dst`` exists; filesystems without hard links get a
     check-then-rename. Raises FileExistsError, or OSError(EXDEV) across filesystems."""
     try:
-        os.link(src, dst, follow_symlinks=False)
+        os.link(src, dst)  # symlinks were refused earlier; Windows has no follow_symlinks=False
     except FileExistsError:
         raise
     except OSError as exc:
@@ -386,6 +386,10 @@ class Actions:
                                     "reference folders are read-only.")
             if os.path.normpath(target) == os.path.normpath(os.path.abspath(rec.path)):
                 raise ActionRefused(f"{_name(rec.path)} is already in {dest_dir}.")
+            blocker = next((p for p in (target.parent, *target.parent.parents)
+                            if os.path.lexists(p) and not p.is_dir()), None)
+            if blocker is not None:
+                raise ActionRefused(f"Cannot move into {dest_dir}: {blocker} is a file, not a folder.")
             try:
                 made = _makedirs(target.parent)
             except OSError as exc:

@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+SCHEMA_VERSION = 1  # bump with a migration when the tables change
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS steps(
     id INTEGER PRIMARY KEY, label TEXT NOT NULL, state TEXT NOT NULL,
@@ -113,7 +114,8 @@ class Journal:
                                   timeout=30)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+        if self.db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            self.db.executescript(SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION};")
 
     @_locked
     def close(self) -> None:

@@ -480,3 +480,14 @@ def test_where_trash_cannot_be_restored_a_trash_is_final(env):
             act.trash(rec(env.photos / "sub" / "c.jpg"))
         assert act.undo() == "Undid Both (1 trashed file: restore from the system trash)"
         assert (env.root / "out" / "b.jpg").exists()
+
+
+def test_destination_problems_are_refused_with_a_reason(env):
+    (env.root / "afile").write_bytes(b"not a folder")
+    a = env.photos / "a.jpg"
+    with Actions(env.journal) as act:
+        with pytest.raises(ActionRefused, match="is a file, not a folder"):
+            act.move(rec(a), env.root / "afile" / "sub")
+        with pytest.raises(ActionRefused, match="already in"):
+            act.move(rec(a), env.photos)
+        assert a.exists() and not act.can_undo
