@@ -491,3 +491,25 @@ def test_destination_problems_are_refused_with_a_reason(env):
         with pytest.raises(ActionRefused, match="already in"):
             act.move(rec(a), env.photos)
         assert a.exists() and not act.can_undo
+
+
+@needs_restore
+def test_trash_on_another_volume_is_restored_from_its_volume_trash(env):
+    if not os.path.isdir("/dev/shm") or os.stat("/dev/shm").st_dev == env.root.stat().st_dev:
+        pytest.skip("needs /dev/shm on a filesystem other than the tmp dir")
+    other = Path(tempfile.mkdtemp(dir="/dev/shm"))
+    try:
+        a = env.photos / "a.jpg"
+        data = a.read_bytes()
+        with Actions(env.journal) as act:
+            moved = act.move(rec(a), other)
+            act.trash(rec(moved))
+            entry = act.history()[0]
+            assert entry.op == "trash" and entry.dst.startswith(f"/dev/shm/.Trash-{os.getuid()}/files/")
+            assert not moved.exists() and Path(entry.dst).read_bytes() == data
+            act.undo()
+            assert moved.read_bytes() == data and not os.path.exists(entry.dst)
+            act.undo()
+            assert a.read_bytes() == data
+    finally:
+        shutil.rmtree(other, ignore_errors=True)
