@@ -280,6 +280,21 @@ def _rotated_vectors(proj: Projection, xs: np.ndarray, ys: np.ndarray):
             a += (m[k, 2] * sp)[:, None].astype(f32)
             out.append(a)
         return (*out, None)
+    if name == "ortho":
+        # X' = depth, Y' = x (per column), Z' = y (per row): component k =
+        # m_k0 * depth + (m_k1 x)[c] + (m_k2 y)[r]. float32 depth is ample: at one output
+        # pixel from the limb of a 20000 px globe its error is ~4e-6 rad.
+        depth = (1.0 - xs * xs)[None, :].astype(f32) - (ys * ys)[:, None].astype(f32)
+        valid = depth >= 0
+        np.maximum(depth, 0, out=depth)
+        np.sqrt(depth, out=depth)
+        out = []
+        for k in range(3):
+            a = depth * f32(m[k, 0])
+            a += (m[k, 1] * xs)[None, :].astype(f32)
+            a += (m[k, 2] * ys)[:, None].astype(f32)
+            out.append(a)
+        return (*out, valid)
     x, y, z, valid = proj.raw.grid(xs, ys, f32)
     m = m.astype(f32)
     return (m[0, 0] * x + m[0, 1] * y + m[0, 2] * z,
@@ -332,8 +347,9 @@ def inverse_maps(spec: RenderSpec, r0: int, r1: int, c0: int = 0, c1: int | None
         mapy = np.ascontiguousarray(np.broadcast_to(mapy, shape))
     if valid is not None:
         bad = ~np.broadcast_to(valid, shape)
-        mapx[bad] = _OFF
-        mapy[bad] = _OFF
+        off = np.float32(_OFF)
+        np.copyto(mapx, off, where=bad)  # much faster than boolean-index assignment
+        np.copyto(mapy, off, where=bad)
     return mapx, mapy
 
 
@@ -352,14 +368,11 @@ def remap_into(src: np.ndarray, mapx: np.ndarray, mapy: np.ndarray, dst: np.ndar
     limit = MAX_REMAP_SIDE if max_side is None else max_side
     h, w = src.shape[:2]
     if h <= limit and w <= limit:
-        if dst.flags.c_contiguous:
-            res = cv2.remap(src, mapx, mapy, interp, dst=dst,
-                            borderMode=cv2.BORDER_CONSTANT, borderValue=border)
-            if res is not dst and not np.shares_memory(res, dst):
-                dst[...] = res.reshape(dst.shape)
-        else:
-            dst[...] = cv2.remap(src, mapx, mapy, interp, borderMode=cv2.BORDER_CONSTANT,
-                                 borderValue=border).reshape(dst.shape)
+        # cv2 writes straight into a strided view (a tile of the output) when it fits
+        res = cv2.remap(src, mapx, mapy, interp, dst=dst,
+                        borderMode=cv2.BORDER_CONSTANT, borderValue=border)
+        if res is not dst and not np.shares_memory(res, dst):
+            dst[...] = res.reshape(dst.shape)
         return
     margin = 8
     step = limit - 2 * margin

@@ -36,13 +36,20 @@ from dedupe_gui.core.reproject import (
 
 MODES = ("threads", "processes")
 BAND_PIXELS = 1 << 16  # ~64K output pixels per band: its float32 temporaries stay in cache
+TILE_ABOVE = 4096  # outputs wider than this go in tiles of TILE_COLS columns
+TILE_COLS = 512
 Block = tuple[int, int, int, int]  # r0, r1, c0, c1
 
 
-def blocks_for(spec: RenderSpec, band_rows: int | None = None) -> list[Block]:
-    """Bands of whole rows; columns split too when the output is wider than cv2 allows."""
-    col_step = min(spec.width, MAX_REMAP_SIDE // 2)
-    rows = band_rows or max(4, min(256, BAND_PIXELS // min(spec.width, col_step)))
+def blocks_for(spec: RenderSpec, band_rows: int | None = None,
+               tile_cols: int | None = None) -> list[Block]:
+    """Blocks of ~64K output pixels: whole rows for narrow outputs; for wide ones, tiles
+    (a compact output tile reads a compact source region, a full-width row of a transverse
+    map reads across the whole source), never wider than cv2 allows."""
+    if tile_cols is None:
+        tile_cols = spec.width if spec.width <= TILE_ABOVE else TILE_COLS
+    col_step = max(1, min(spec.width, tile_cols, MAX_REMAP_SIDE // 2))
+    rows = band_rows or max(4, min(256, BAND_PIXELS // col_step))
     return [(r, min(spec.height, r + rows), c, min(spec.width, c + col_step))
             for r in range(0, spec.height, rows) for c in range(0, spec.width, col_step)]
 
@@ -56,7 +63,7 @@ def _draw_blocks(spec: RenderSpec, src: np.ndarray, out: np.ndarray,
                  blocks: list[Block]) -> int:
     for r0, r1, c0, c1 in blocks:
         render_block(spec, src, out[r0:r1, c0:c1], r0, r1, c0, c1)
-    return sum(b[1] - b[0] for b in blocks if b[2] == 0)
+    return sum((b[1] - b[0]) * (b[3] - b[2]) for b in blocks)  # pixels drawn
 
 
 def _finish(spec: RenderSpec, out: np.ndarray) -> np.ndarray:
@@ -114,7 +121,7 @@ ProgressFn = Callable[[Progress], None]
 
 
 def render(image: np.ndarray, spec: RenderSpec, *, workers: int | None = None,
-           mode: str = "threads", band_rows: int | None = None,
+           mode: str = "threads", band_rows: int | None = None, tile_cols: int | None = None,
            cancel: threading.Event | None = None, progress: ProgressFn | None = None
            ) -> np.ndarray | None:
     """The re-projected image (uint8/uint16 like the source; BGRA when transparent), or
@@ -123,13 +130,13 @@ def render(image: np.ndarray, spec: RenderSpec, *, workers: int | None = None,
         raise ValueError(f"unknown mode {mode!r}; one of {', '.join(MODES)}")
     spec = spec.with_lines()
     workers = workers or default_workers()
-    blocks = blocks_for(spec, band_rows)
-    meter = ProgressMeter(spec.height, phase="Re-projecting")
+    blocks = blocks_for(spec, band_rows, tile_cols)
+    rows = _RowMeter(ProgressMeter(spec.height, phase="Re-projecting"), spec.width, progress)
     # a handful of chunks per worker: enough to balance, few enough to keep overhead low
     per_chunk = max(1, math.ceil(len(blocks) / (4 * workers)))
     chunks = list(chunked(blocks, per_chunk))
     if mode == "processes":
-        return _render_processes(image, spec, workers, chunks, meter, cancel, progress)
+        return _render_processes(image, spec, workers, chunks, rows, cancel)
     src = pad_source(image, spec)
     out = np.empty(output_shape(spec, image), image.dtype)
     fn = partial(_draw_blocks, spec, src, out)
@@ -137,30 +144,38 @@ def render(image: np.ndarray, spec: RenderSpec, *, workers: int | None = None,
         for chunk in chunks:
             if cancel is not None and cancel.is_set():
                 return None
-            snap = meter.advance(fn(chunk))
-            if progress:
-                progress(snap)
+            rows.add(fn(chunk))
         return _finish(spec, out)
     with ThreadPoolExecutor(workers, thread_name_prefix="reproject") as pool:
         if not _collect(run_chunks(fn, chunks, executor=pool, workers=workers,
-                                   cancel=cancel), meter, progress):
+                                   cancel=cancel), rows):
             return None
     return _finish(spec, out)
 
 
-def _collect(results, meter: ProgressMeter, progress: ProgressFn | None) -> bool:
-    done = 0
+class _RowMeter:
+    """Pixels drawn (in any block order) -> whole rows' worth of progress."""
+
+    def __init__(self, meter: ProgressMeter, width: int, progress: ProgressFn | None) -> None:
+        self.meter, self.width, self.progress, self.pixels = meter, width, progress, 0
+
+    def add(self, pixels: int) -> None:
+        self.pixels += pixels
+        rows = self.pixels // self.width
+        snap = self.meter.advance(rows - self.meter.done)
+        if self.progress:
+            self.progress(snap)
+
+
+def _collect(results, rows: _RowMeter) -> bool:
     for res in results:
         if res.failed:
             raise RuntimeError(f"re-projection failed: {res.failed[0][1]}")
-        done += len(res.items)
-        snap = meter.advance(int(res.result or 0))
-        if progress:
-            progress(snap)
-    return meter.done >= meter.total
+        rows.add(int(res.result or 0))
+    return rows.meter.done >= rows.meter.total
 
 
-def _render_processes(image, spec, workers, chunks, meter, cancel, progress):
+def _render_processes(image, spec, workers, chunks, rows, cancel):
     dtype = np.dtype(image.dtype)
     src_shape = padded_shape(spec, image.shape)
     out_shape = output_shape(spec, image)
@@ -176,7 +191,7 @@ def _render_processes(image, spec, workers, chunks, meter, cancel, progress):
         pool = make_process_pool(workers)
         try:
             ok = _collect(run_chunks(partial(draw_blocks_shared, job), chunks, executor=pool,
-                                     workers=workers, cancel=cancel), meter, progress)
+                                     workers=workers, cancel=cancel), rows)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         result = _finish(spec, out.copy()) if ok else None

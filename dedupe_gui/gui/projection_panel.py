@@ -211,10 +211,8 @@ class ProjectionPanel(QWidget):
         self.shown_rid = 0
         self._loader: _LoadThread | None = None
         self._export: ExportThread | None = None
-        self._preview = PreviewThread(self)
-        self._preview.rendered.connect(self._on_rendered)
-        self._preview.failed.connect(lambda _rid, msg: self.statusMessage.emit(f"Preview: {msg}"))
-        self._preview.start()
+        self._preview: PreviewThread | None = None  # started with the first map, not before
+        self._closed = False
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
@@ -421,7 +419,15 @@ class ProjectionPanel(QWidget):
         except ValueError as exc:
             self.info.setText(str(exc))
             return
+        if self._closed:
+            return
         self._rid += 1
+        if self._preview is None:
+            self._preview = PreviewThread(self)
+            self._preview.rendered.connect(self._on_rendered)
+            self._preview.failed.connect(
+                lambda _rid, msg: self.statusMessage.emit(f"Preview: {msg}"))
+            self._preview.start()
         self._preview.request(self._rid, spec, self.small)
 
     def _on_rendered(self, rid: int, qimg: QImage, ms: float) -> None:
@@ -528,14 +534,17 @@ class ProjectionPanel(QWidget):
     # ------------------------------------------------------------ lifetime
     def shutdown(self) -> None:
         """Stop the worker threads (the window calls this on close; tests too)."""
+        self._closed = True
         if self._export is not None:
             self._export.cancel()
             self._export.wait()
             self._export = None
         if self._loader is not None:
             self._loader.wait()
-        self._preview.stop()
-        self._preview.wait()
+        if self._preview is not None:
+            self._preview.stop()
+            self._preview.wait()
+            self._preview = None
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self.shutdown()

@@ -233,6 +233,8 @@ def test_bands_threads_and_processes_give_the_same_picture(interp):
     one = render(image, spec, workers=1, band_rows=167)
     threads = render(image, spec, workers=2, band_rows=7)
     assert np.array_equal(one, threads)
+    tiles = render(image, spec, workers=2, band_rows=11, tile_cols=37)  # strided tile views
+    assert np.array_equal(one, tiles)
     if interp == "linear":
         procs = render(image, spec, workers=2, mode="processes", band_rows=16)
         assert np.array_equal(one, procs)

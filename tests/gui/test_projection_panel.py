@@ -131,3 +131,12 @@ def test_export_can_be_cancelled_and_bad_files_are_reported(qtbot, panel, world,
         panel.add_paths([bad])
     panel.add_paths([tmp_path])  # a folder is not a map
     assert "drop a world map" in messages[-1]
+
+
+def test_a_new_panel_runs_no_thread(qtbot):
+    """The main window builds every panel: an idle map panel must not hold a thread."""
+    p = ProjectionPanel()
+    qtbot.addWidget(p)
+    p.show()
+    p.resize(900, 500)
+    assert p._preview is None and not p.export_button.isEnabled()
