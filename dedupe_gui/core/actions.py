@@ -15,12 +15,9 @@ Safety rules, each enforced here rather than trusted to callers:
 """
 from __future__ import annotations
 
-import errno
 import os
-import shutil
 import stat
 import threading
-import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -29,6 +26,16 @@ from pathlib import Path
 from dedupe_gui.core import trash as _trash
 from dedupe_gui.core.journal import Entry, HistoryItem, Journal
 from dedupe_gui.core.results import FileRecord
+from dedupe_gui.core.transfer import (
+    PlannedPaths,
+    free_name,
+    makedirs,
+    remove_empty,
+    same_bytes,
+    samefile,
+    temp_for,
+    transfer,
+)
 
 try:  # one instance at a time settles a journal; a second one must not roll back live work
     import fcntl
@@ -49,149 +56,6 @@ def _under(path: Path, folder: Path) -> bool:
         return os.path.commonpath([path, folder]) == str(folder)
     except ValueError:  # different drives
         return False
-
-
-def free_name(target: Path) -> Path:
-    """``target`` if nothing is there, else ``stem (1).ext``, ``stem (2).ext``, ..."""
-    if not os.path.lexists(target):
-        return target
-    stem, suffix = target.stem, target.suffix
-    i = 1
-    while True:
-        cand = target.with_name(f"{stem} ({i}){suffix}")
-        if not os.path.lexists(cand):
-            return cand
-        i += 1
-
-
-def _same_bytes(a: str, b: str, prefix_ok: bool = False) -> bool:
-    """True if ``a`` and ``b`` hold the same bytes (or, with prefix_ok, ``a`` is a prefix of
-    ``b``: a partial copy)."""
-    try:
-        sa, sb = os.path.getsize(a), os.path.getsize(b)
-        if sa != sb and not (prefix_ok and sa <= sb):
-            return False
-        with open(a, "rb") as fa, open(b, "rb") as fb:
-            while True:
-                ca = fa.read(1 << 20)
-                if not ca:
-                    return True
-                if ca != fb.read(len(ca)):
-                    return False
-    except OSError:
-        return False
-
-
-def _samefile(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
-def _fsync_dir(path: Path) -> None:
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _place(src: str, dst: str) -> None:
-    """Give ``src`` the name ``dst`` on the same filesystem, never replacing ``dst``.
-    A hard link fails atomically if ``dst`` exists; filesystems without hard links get a
-    check-then-rename. Raises FileExistsError, or OSError(EXDEV) across filesystems."""
-    try:
-        os.link(src, dst)  # symlinks were refused earlier; Windows has no follow_symlinks=False
-    except FileExistsError:
-        raise
-    except OSError as exc:
-        if exc.errno == errno.EXDEV:
-            raise
-        if os.path.lexists(dst):  # no hard links here (FAT, some network shares)
-            raise FileExistsError(errno.EEXIST, "File exists", dst) from None
-        os.rename(src, dst)
-        return
-    os.unlink(src)
-
-
-def _transfer(src: str, dst: str, temp: str) -> None:
-    """Move ``src`` to ``dst`` (free name, existing folder). Crash-safe: at every moment the
-    bytes are complete at ``src`` or at ``dst`` (see ``Actions._settle_transfer``)."""
-    try:
-        _place(src, dst)  # atomic on one filesystem: no fsync needed for safety
-        return
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
-    shutil.copy2(src, temp)  # other filesystem: copy (keeps mtime), make it durable, rename
-    with open(temp, "rb") as f:
-        os.fsync(f.fileno())
-    try:
-        _place(temp, dst)
-    except OSError:
-        os.unlink(temp)
-        raise
-    _fsync_dir(Path(dst).parent)
-    os.unlink(src)
-
-
-def _temp_for(dst: Path) -> str:
-    return str(dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:8]}.dedupe-part"))
-
-
-def _makedirs(folder: Path) -> list[str]:
-    """Create ``folder`` and missing parents; return the created ones (deepest last)."""
-    missing = []
-    p = folder
-    while not p.exists():
-        missing.append(p)
-        if p.parent == p:
-            break
-        p = p.parent
-    made = []
-    for d in reversed(missing):
-        os.mkdir(d)
-        made.append(str(d))
-    return made
-
-
-def _remove_empty(dirs: list[str]) -> None:
-    for d in reversed(dirs):
-        try:
-            os.rmdir(d)
-        except OSError:
-            pass
-
-
-class _Paths:
-    """The file system as it will be after some planned operations (for all-or-nothing checks
-    of a multi-file undo or redo)."""
-
-    def __init__(self) -> None:
-        self.added: set[str] = set()
-        self.removed: set[str] = set()
-
-    def exists(self, path: str) -> bool:
-        p = os.path.normpath(path)
-        return p in self.added or (p not in self.removed and os.path.lexists(p))
-
-    def gone(self, path: str) -> None:
-        p = os.path.normpath(path)
-        self.added.discard(p)
-        self.removed.add(p)
-
-    def came(self, path: str) -> None:
-        p = os.path.normpath(path)
-        self.removed.discard(p)
-        self.added.add(p)
 
 
 class Actions:
@@ -391,16 +255,16 @@ class Actions:
             if blocker is not None:
                 raise ActionRefused(f"Cannot move into {dest_dir}: {blocker} is a file, not a folder.")
             try:
-                made = _makedirs(target.parent)
+                made = makedirs(target.parent)
             except OSError as exc:
                 raise ActionRefused(f"Cannot create the folder {target.parent}: {exc.strerror or exc}.") from None
             if not os.access(target.parent, os.W_OK):
-                _remove_empty(made)
+                remove_empty(made)
                 raise ActionRefused(f"The folder {target.parent} is not writable.")
             with self._step(f"Move {_name(rec.path)} to {dest_dir}") as step:
                 dst = free_name(target)
                 e = self.journal.add(step, "move", os.path.abspath(rec.path), dst=str(dst),
-                                     temp=_temp_for(dst),
+                                     temp=temp_for(dst),
                                      size=rec.size, mtime_ns=rec.mtime_ns, made_dirs=made)
                 return Path(self._do_move(e))
 
@@ -429,10 +293,10 @@ class Actions:
     def _do_move(self, e: Entry) -> str:
         for _ in range(1000):
             try:
-                _transfer(e.src, e.dst, e.temp)
+                transfer(e.src, e.dst, e.temp)
             except FileExistsError:  # taken since we chose it: choose again
                 dst = free_name(Path(e.dst))
-                self.journal.update(e.id, dst=str(dst), temp=_temp_for(dst))
+                self.journal.update(e.id, dst=str(dst), temp=temp_for(dst))
                 e = self.journal.get(e.id)
                 continue
             except OSError as exc:
@@ -449,18 +313,18 @@ class Actions:
         """Reverse one applied entry (trash -> restore, move -> unmove). Pre-checked."""
         dst = Path(e.src)
         try:
-            made = _makedirs(dst.parent)  # a restored file's folder may have been removed since
+            made = makedirs(dst.parent)  # a restored file's folder may have been removed since
         except OSError as exc:
             raise ActionRefused(f"Cannot recreate the folder {dst.parent}: {exc.strerror or exc}.") from None
         op = "restore" if e.op == "trash" else "unmove"
-        u = self.journal.add(step, op, e.dst, parent=e.id, dst=e.src, temp=_temp_for(dst),
+        u = self.journal.add(step, op, e.dst, parent=e.id, dst=e.src, temp=temp_for(dst),
                              size=e.size, mtime_ns=e.mtime_ns, trash_dir=e.trash_dir,
                              trash_name=e.trash_name, made_dirs=made, seq=e.seq)
         try:
-            _transfer(u.src, u.dst, u.temp)
+            transfer(u.src, u.dst, u.temp)
         except FileExistsError:
             self.journal.update(u.id, state="rolled_back", message="original path is taken")
-            _remove_empty(made)
+            remove_empty(made)
             raise ActionRefused(f"{e.src} exists again; move it away to undo.") from None
         except OSError as exc:
             msg = self._settle(u)
@@ -477,7 +341,7 @@ class Actions:
             except FileNotFoundError:
                 pass
         else:
-            _remove_empty(parent.made_dirs)
+            remove_empty(parent.made_dirs)
         self.journal.update(u.id, state="done")
         self.journal.update(parent.id, state="reverted")
 
@@ -514,7 +378,7 @@ class Actions:
                 return None
             step, label, _ = top
             entries = list(reversed(self._applied(step)))
-            sim = _Paths()  # check all first, replaying the step backwards: whole or nothing
+            sim = PlannedPaths()  # check all first, replaying the step backwards: whole or nothing
             for e in entries:
                 if e.dst is None or not sim.exists(e.dst):
                     where = "the trash" if e.op == "trash" else e.dst
@@ -558,7 +422,7 @@ class Actions:
                 return None
             step, label, _ = nxt
             entries = self.journal.entries(step, ("reverted",))
-            sim = _Paths()  # replay the step forwards: a later entry may act on an earlier's result
+            sim = PlannedPaths()  # replay the step forwards: a later entry may act on an earlier's result
             for e in entries:
                 if os.path.normpath(e.src) not in sim.added:
                     rec = FileRecord(e.src, e.size, e.mtime_ns, 0, 0)
@@ -581,10 +445,10 @@ class Actions:
                         self._do_trash(n)
                     else:
                         target = Path(e.dst)
-                        made = _makedirs(target.parent)
+                        made = makedirs(target.parent)
                         dst = free_name(target)
                         n = self.journal.add(step, "move", e.src, parent=e.id, dst=str(dst),
-                                             temp=_temp_for(dst), size=e.size,
+                                             temp=temp_for(dst), size=e.size,
                                              mtime_ns=e.mtime_ns, made_dirs=made, seq=e.seq)
                         self._do_move(n)
                     self.journal.update(e.id, state="redone")
@@ -650,14 +514,14 @@ class Actions:
             return f"Finished an interrupted {e.op} of {e.src} to {e.dst}."
         self.journal.update(e.id, state=state, message=msg)
         if state == "rolled_back":
-            _remove_empty(e.made_dirs)
+            remove_empty(e.made_dirs)
             return f"Rolled back an interrupted {e.op} of {e.src}; it is in its place." + (f" {msg}" if msg else "")
         return f"Could not settle an interrupted {e.op} of {e.src}: {msg}"
 
     def _settle_transfer(self, e: Entry) -> tuple[str, str | None]:
         src, dst, temp = e.src, e.dst, e.temp
         if temp and os.path.lexists(temp):
-            if dst and os.path.lexists(dst) and _samefile(temp, dst):
+            if dst and os.path.lexists(dst) and samefile(temp, dst):
                 os.unlink(temp)  # linked into place; the temporary name is redundant
             elif os.path.lexists(src):
                 os.unlink(temp)  # a partial copy: the source is intact
@@ -665,7 +529,7 @@ class Actions:
                 return "failed", f"kept the copy at {temp}; check it and rename it by hand"
         has_src, has_dst = os.path.lexists(src), bool(dst) and os.path.lexists(dst)
         if has_src and has_dst:
-            if _samefile(src, dst) or _same_bytes(src, dst):
+            if samefile(src, dst) or same_bytes(src, dst):
                 os.unlink(src)  # the move had completed its copy: finish it
                 return "done", None
             return "rolled_back", f"{dst} holds another file; it was left alone."
@@ -682,7 +546,7 @@ class Actions:
             item = _trash.locate(e.src, since, e.size, e.mtime_ns, exclude=self._in_use)
         here = os.path.lexists(e.src)
         if item is not None:
-            if here and _same_bytes(e.src, str(item.file_path)):
+            if here and same_bytes(e.src, str(item.file_path)):
                 os.unlink(e.src)  # a cross-device trash had copied everything: finish it
             self.journal.update(e.id, state="done", dst=str(item.file_path),
                                 trash_dir=item.trash_dir, trash_name=item.name)
@@ -695,7 +559,7 @@ class Actions:
                     if self._in_use(it):
                         continue
                     if os.path.lexists(it.file_path):
-                        if not _same_bytes(str(it.file_path), e.src, prefix_ok=True):
+                        if not same_bytes(str(it.file_path), e.src, prefix_ok=True):
                             continue
                         os.unlink(it.file_path)
                     try:
