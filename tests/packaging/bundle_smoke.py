@@ -132,6 +132,48 @@ def test_dedupe_scan_uses_the_process_pool_and_finds_the_resized_copy(env, tmp_p
     assert_no_leftovers(env)
 
 
+
+def test_dedupe_scan_cluster_option_explains_the_missing_extra(env, tmp_path):
+    """Dask is left out of the bundle: --cluster must say how to get it, not crash."""
+    make_photos(tmp_path / "photos")
+    proc = run("dedupe", "scan", str(tmp_path / "photos"), "--cluster", "tcp://127.0.0.1:9",
+               env=env, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert "dedupe-gui[cluster]" in proc.stderr, proc.stderr
+
+
+def test_dedupe_hotpixels_finds_a_stuck_pixel_with_the_pool(env, tmp_path):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    rng = np.random.default_rng(5)
+    for i in range(12):
+        coarse = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+        img = cv2.resize(coarse, (160, 120), interpolation=cv2.INTER_CUBIC)
+        img[40, 70] = (255, 255, 255)  # stuck in every frame
+        assert cv2.imwrite(str(frames / f"frame{i:02d}.png"), img)
+    out = tmp_path / "defects.json"
+    proc = run("dedupe", "hotpixels", str(frames), "--workers", "2", "--json", str(out),
+               env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = json.loads(out.read_text())
+    assert doc["frames"] == 12
+    assert {(d["x"], d["y"]) for d in doc["defects"]} == {(70, 40)}, doc["defects"]
+    assert_no_leftovers(env)
+
+
+def test_dedupe_reproject_writes_a_map(env, tmp_path):
+    world = np.zeros((128, 256, 3), np.uint8)
+    world[:, :128] = (200, 120, 40)
+    world[40:90, 150:220] = (40, 160, 60)
+    assert cv2.imwrite(str(tmp_path / "world.png"), world)
+    proc = run("dedupe", "reproject", str(tmp_path / "world.png"), str(tmp_path / "ortho.png"),
+               "--to", "orthographic", "--size", "96", env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = cv2.imread(str(tmp_path / "ortho.png"), cv2.IMREAD_UNCHANGED)
+    assert result is not None and result.shape[1] == 96
+    assert result[..., :3].any()
+
 def test_gui_starts_offscreen_and_quits_on_request(env, tmp_path):
     proc = run("dedupe-gui", "--quit-after", "1", env=env, cwd=tmp_path, timeout=90)
     assert proc.returncode == 0, proc.stdout + proc.stderr
