@@ -104,3 +104,16 @@ def test_volume_trash_on_another_filesystem(home, tmp_path):
         shutil.rmtree(vol, ignore_errors=True)
         if not existed:
             shutil.rmtree(trash_dir, ignore_errors=True)
+
+
+def test_relative_paths_resolve_against_the_trash_top_directory(home, tmp_path):
+    """A volume trash records Path= relative to the volume's top: .Trash-$uid's parent, or
+    .Trash/$uid's grandparent (the shared sticky .Trash)."""
+    for trash_dir in (tmp_path / ".Trash-1000", tmp_path / ".Trash" / "1000"):
+        (trash_dir / "info").mkdir(parents=True)
+        (trash_dir / "info" / "x.jpg.trashinfo").write_text(
+            "[Trash Info]\nPath=photos/%C3%A9t%C3%A9%20x.jpg\nDeletionDate=2024-05-01T10:11:12\n")
+        orig, when = trash.read_info(trash.TrashedItem(str(trash_dir), "x.jpg"))
+        assert orig == str(tmp_path / "photos" / "été x.jpg")
+        assert when == datetime(2024, 5, 1, 10, 11, 12)
+    assert trash.read_info(trash.TrashedItem(str(tmp_path / "nowhere"), "x.jpg")) is None
