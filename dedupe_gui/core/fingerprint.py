@@ -17,7 +17,7 @@ import numpy as np
 
 from dedupe_gui.core.imageio import UnreadableImage, load_reduced
 
-FINGERPRINT_VERSION = 2
+FINGERPRINT_VERSION = 3
 
 N_ORIENT = 8  # o = rot + 4 * mirrored: np.rot90(fliplr(x) if mirrored else x, rot)
 HASH_CROP = 0.85  # the central crop hashed too (a copy cropped by ~15% matches it)
@@ -32,6 +32,7 @@ THUMB_SPEC = ((1.0, 0.0), (0.95, 0.0), (0.9, 0.0), (0.85, 0.0), (0.8, 0.0),
 N_THUMBS = len(THUMB_SPEC)
 FEATURES = N_THUMBS * THUMB * THUMB
 DECODE_MIN_SIDE = 128  # reduced decode: 4x the thumbnail side, so crops/rotations resample well
+WORK_SIDE = 4 * THUMB  # short side of the working copy all thumbnails are cut from
 HP_SIGMA = 1.5  # high-pass: thumbnail minus its Gaussian blur (detail, not lighting)
 HP_CLIP = 2.5  # robust clip in MADs: a watermark or a blown highlight cannot dominate
 
@@ -48,14 +49,28 @@ def inverse_orientation(o: int) -> int:
     return o if o >= 4 else (4 - o) % 4
 
 
-def _phash_bits(img32: np.ndarray) -> np.ndarray:
-    """64 bits of pHash from a 32x32 float32 picture."""
+def _orient_dct(low: np.ndarray, o: int) -> np.ndarray:
+    """DCT coefficients of the picture in orientation ``o``, from the upright picture's.
+
+    ``orient`` is a horizontal flip and quarter turns (np.rot90 = transpose of a horizontal
+    flip); a flip along an axis negates the odd frequencies along it, a transpose transposes
+    the block. Exact, so one DCT serves all 8 orientations.
+    """
+    odd = np.where(np.arange(low.shape[1]) % 2 == 1, -1.0, 1.0).astype(low.dtype)
+    if o >= 4:
+        low = low * odd[None, :]
+    for _ in range(o % 4):
+        low = (low * odd[None, :]).T
+    return low
+
+
+def _phash_words(img32: np.ndarray) -> np.ndarray:
+    """pHash (64 bits: the 8x8 lowest DCT frequencies against their median) of a 32x32
+    float32 picture in each of the 8 orientations, as uint64."""
     low = cv2.dct(img32)[:8, :8]
-    return (low > np.median(low)).ravel()
-
-
-def _pack(bits: np.ndarray) -> np.uint64:
-    return np.frombuffer(np.packbits(bits).tobytes(), ">u8")[0].astype(np.uint64)
+    blocks = np.stack([_orient_dct(low, o).ravel() for o in range(N_ORIENT)])
+    bits = blocks > np.median(blocks, axis=1, keepdims=True)
+    return np.packbits(bits, axis=1).view(">u8").astype(np.uint64).ravel()
 
 
 def _central(a: np.ndarray, frac: float) -> np.ndarray:
@@ -76,30 +91,32 @@ def _rotated(a: np.ndarray, degrees: float) -> np.ndarray:
     return cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
-def detail_thumbnail(region: np.ndarray) -> np.ndarray:
-    """THUMB x THUMB high-passed, robustly clipped detail of a grey region, as uint8.
+def detail_thumbnails(regions: list[np.ndarray]) -> np.ndarray:
+    """THUMB x THUMB high-passed, robustly clipped detail of grey regions, as uint8 rows.
 
     Detail (not brightness, contrast or soft gradients) is what tells two different photos
     of similar scenes apart; clipping at HP_CLIP median absolute deviations keeps a small
     bright watermark from dominating. Stored as 128 + 127 * value / clip bound.
     """
-    t = _square(region, THUMB).astype(np.float32)
-    hp = t - cv2.GaussianBlur(t, (0, 0), HP_SIGMA)
-    bound = HP_CLIP * (1.4826 * float(np.median(np.abs(hp))) + 0.5)
-    q = np.rint(np.clip(hp / bound, -1.0, 1.0) * 127.0) + 128.0
-    return q.astype(np.uint8)
+    t = np.stack([_square(r, THUMB) for r in regions]).astype(np.float32)
+    hp = t - np.stack([cv2.GaussianBlur(x, (0, 0), HP_SIGMA) for x in t])
+    flat = hp.reshape(len(t), -1)
+    bound = HP_CLIP * (1.4826 * np.median(np.abs(flat), axis=1, keepdims=True) + 0.5)
+    return (np.rint(np.clip(flat / bound, -1.0, 1.0) * 127.0) + 128.0).astype(np.uint8)
 
 
 def fingerprint_pixels(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(hashes uint64 (HASH_WORDS,), features uint8 (FEATURES,)) of an upright grey picture."""
-    hashes = np.empty(HASH_WORDS, np.uint64)
-    for k, frac in enumerate((1.0, HASH_CROP)):
-        base = _square(_central(grey, frac), 32).astype(np.float32)
-        for o in range(N_ORIENT):
-            hashes[k * N_ORIENT + o] = _pack(_phash_bits(np.ascontiguousarray(orient(base, o))))
-    feats = np.concatenate([detail_thumbnail(_central(_rotated(grey, deg), frac)).ravel()
-                            for frac, deg in THUMB_SPEC])
-    return hashes, feats
+    h, w = grey.shape
+    scale = WORK_SIDE / min(h, w)
+    if scale < 1:  # one area-averaging shrink; every crop and rotation comes from it
+        grey = cv2.resize(grey, (max(1, round(w * scale)), max(1, round(h * scale))),
+                          interpolation=cv2.INTER_AREA)
+    hashes = np.concatenate([
+        _phash_words(_square(_central(grey, frac), 32).astype(np.float32))
+        for frac in (1.0, HASH_CROP)])
+    feats = detail_thumbnails([_central(_rotated(grey, deg), frac) for frac, deg in THUMB_SPEC])
+    return hashes, feats.ravel()
 
 
 @dataclass
