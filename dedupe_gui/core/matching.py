@@ -12,7 +12,7 @@ import numpy as np
 
 from dedupe_gui.core import fingerprint as fp
 from dedupe_gui.core.fingerprint import FingerprintBatch
-from dedupe_gui.core.hamming import pairs_within
+from dedupe_gui.core.hashindex import CandidateSearch
 from dedupe_gui.core.results import PairTable
 
 DEFAULT_THRESHOLD = 88.0
@@ -131,6 +131,8 @@ class Matcher:
         self._cmean = _Growing(fp.N_THUMBS, np.float32)
         self._cnorm = _Growing(fp.N_THUMBS, np.float32)
         self._first = 0
+        # hamming.pairs_within (tiles), or an MIH index once tiles stop paying (hashindex)
+        self._stage1 = CandidateSearch()
 
     def add(self, batch: FingerprintBatch, first_index: int) -> PairTable:
         """Pairs among the new files and between them and every file added before."""
@@ -155,7 +157,8 @@ class Matcher:
         words = self._orients + [fp.N_ORIENT + o for o in self._orients]
         queries = batch.hashes[:, words]
         base = self._hashes.array[:, [0, fp.N_ORIENT]]
-        i, j, dist, k, _ = pairs_within(queries, base, STAGE1_MAX_DISTANCE, query_start=start)
+        i, j, dist, k, _ = self._stage1(queries, base, STAGE1_MAX_DISTANCE,
+                                         query_start=start)
         orient = np.asarray(words, np.int64)[k] % fp.N_ORIENT
         gi = i + start
         scores = np.zeros(len(i), np.float32)

@@ -1,0 +1,176 @@
+"""Stage-1 candidate search at scale: the multi-index hash index against tiles.
+
+    .venv/bin/python benchmarks/candidates_scale.py                 # 1M and 5M, radius 8 and 10
+    .venv/bin/python benchmarks/candidates_scale.py --n 1000000 --radius 8 10 12
+    .venv/bin/python benchmarks/candidates_scale.py --crossover      # index vs tiles per batch
+
+Fingerprints with the structure of a real library: random distinct pictures, near copies a
+few bits away, bursts (clusters of similar shots) and exact duplicates. Each configuration
+runs in its own process, so its peak memory (max RSS) is its own. Tiles cost N^2/2 pair
+tests, so for large N their time is extrapolated from a measured sample of rows, in the same
+run, and printed as such.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def flip_bits(codes: np.ndarray, flips: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``codes`` with ``flips[i]`` distinct random bits of code i flipped."""
+    out = codes.copy()
+    if codes.size == 0:
+        return out
+    # random distinct positions: argsort of random keys, first k columns per row
+    pos = np.argsort(rng.random((codes.size, 64)), axis=1)[:, :max(1, int(flips.max()))]
+    for c in range(pos.shape[1]):
+        on = flips > c
+        out[on] ^= np.uint64(1) << pos[on, c].astype(np.uint64)
+    return out
+
+
+def realistic_codes(n: int, seed: int = 0) -> np.ndarray:
+    """``n`` 64-bit hashes: ~60% distinct pictures, ~25% copies 0-6 bits from one of them,
+    ~10% bursts (10-60 shots 0-4 bits from a centre), ~5% exact duplicates; shuffled."""
+    rng = np.random.default_rng(seed)
+    n_base = int(n * 0.6)
+    base = rng.integers(0, np.iinfo(np.uint64).max, n_base, dtype=np.uint64, endpoint=True)
+    n_copy = int(n * 0.25)
+    src = base[rng.integers(0, n_base, n_copy)]
+    copies = flip_bits(src, np.minimum(rng.geometric(0.35, n_copy) - 1, 6), rng)
+    n_burst = int(n * 0.10)
+    sizes = rng.integers(10, 61, n_burst // 10 + 1)
+    sizes = sizes[: np.searchsorted(np.cumsum(sizes), n_burst) + 1]
+    centres = rng.integers(0, np.iinfo(np.uint64).max, sizes.size, dtype=np.uint64, endpoint=True)
+    burst = np.repeat(centres, sizes)[:n_burst]
+    burst = flip_bits(burst, rng.integers(0, 5, burst.size), rng)
+    parts = [base, copies, burst]
+    have = sum(p.size for p in parts)
+    parts.append(base[rng.integers(0, n_base, n - have)])  # exact duplicates
+    codes = np.concatenate(parts)
+    rng.shuffle(codes)
+    return codes
+
+
+def _cpu() -> float:
+    """CPU seconds of this process (all threads): the machine is shared, wall time is not."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def tiled_rows(codes: np.ndarray, rows: np.ndarray, radius: int) -> tuple[np.ndarray, ...]:
+    """The tiled search (core/hamming.py) of ``rows`` against all codes: reference + timing."""
+    from dedupe_gui.core.hamming import pairs_within as tiles
+
+    i, j, d, _, _ = tiles(codes[rows], codes, radius)
+    return rows[i], j, d
+
+
+def run_one(n: int, radius: int, workers: int, seed: int) -> dict:
+    """One configuration (called in a fresh process): all pairs within ``radius``."""
+    from dedupe_gui.core import hashindex
+
+    codes = realistic_codes(n, seed)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cpu0 = _cpu()
+    t0 = time.perf_counter()
+    index = hashindex.HashIndex(codes, radius)
+    t1 = time.perf_counter()
+    i, j, d = index.pairs(workers=workers)
+    t2 = time.perf_counter()
+    cpu1 = _cpu()
+    # tiles on a sample of rows: the same pairs for those rows, and the time per pair test
+    rng = np.random.default_rng(seed + 1)
+    rows = np.sort(rng.choice(n, size=min(n, 2000, max(200, 2_000_000_000 // n)), replace=False))
+    t3 = time.perf_counter()
+    ti, tj, td = tiled_rows(codes, rows, radius)
+    t4 = time.perf_counter()
+    cpu2 = _cpu()
+    keep = ti != tj
+    want = {(min(a, b), max(a, b), c) for a, b, c in
+            zip(ti[keep].tolist(), tj[keep].tolist(), td[keep].tolist(), strict=True)}
+    sel = np.isin(i, rows) | np.isin(j, rows)
+    got = set(zip(i[sel].tolist(), j[sel].tolist(), d[sel].tolist(), strict=True))
+    tile_all = (t4 - t3) / (rows.size * n) * n * (n - 1) / 2
+    tile_cpu = (cpu2 - cpu1) / (rows.size * n) * n * (n - 1) / 2
+    return {
+        "n": n, "radius": radius, "workers": workers, "plan": str(index.plan),
+        "build_s": round(t1 - t0, 2), "pairs_s": round(t2 - t1, 2),
+        "total_s": round(t2 - t0, 2), "cpu_s": round(cpu1 - cpu0, 2), "pairs": int(i.size),
+        "pairs_per_s": round(i.size / (t2 - t0)),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "rss_before_index_mb": round(rss0 / 1024),
+        "tiles_estimated_s": round(tile_all, 1), "tiles_estimated_cpu_s": round(tile_cpu, 1),
+        "load_avg": round(os.getloadavg()[0], 1),
+        "same_as_tiles_on_sample": got == want, "sample_rows": int(rows.size),
+    }
+
+
+def crossover(radius: int, batch: int, words: tuple[int, int], seed: int) -> list[dict]:
+    """Per batch of new files against N seen: tiles vs index query (and the index build)."""
+    from dedupe_gui.core import hashindex
+    from dedupe_gui.core.hamming import pairs_within as tiles
+
+    kq, kb = words
+    out = []
+    for n in (10_000, 30_000, 100_000, 300_000, 1_000_000):
+        codes = realistic_codes((n + batch) * max(kq, kb), seed).reshape(n + batch, -1)
+        base, new = codes[:n, :kb], codes[n:, :kq]
+        t0 = time.perf_counter()
+        ti, tj, td, _, _ = tiles(new, base, radius)
+        t1 = time.perf_counter()
+        index = hashindex.HashIndex(base.ravel(), radius, n_query=batch * kq)
+        t2 = time.perf_counter()
+        qi, bi, qd = index.query(new.ravel())
+        t3 = time.perf_counter()
+        got = {(a // kq, b // kb) for a, b in zip(qi.tolist(), bi.tolist(), strict=True)}
+        want = set(zip(ti.tolist(), tj.tolist(), strict=True))
+        out.append({"n_seen": n, "batch": batch, "radius": radius, "words": f"{kq}x{kb}",
+                    "tiles_ms": round((t1 - t0) * 1e3, 1),
+                    "index_query_ms": round((t3 - t2) * 1e3, 1),
+                    "index_build_ms": round((t2 - t1) * 1e3, 1),
+                    "same_pairs": got == want, "plan": str(index.plan)})
+        print(json.dumps(out[-1]), flush=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    ap.add_argument("--radius", type=int, nargs="+", default=[8, 10])
+    ap.add_argument("--workers", type=int, default=2, help="threads for the index")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--crossover", action="store_true", help="index vs tiles per new batch")
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.crossover:
+        for r in args.radius:
+            crossover(r, args.batch, (1, 1), args.seed)
+        return
+    if args.one:
+        print(json.dumps(run_one(args.n[0], args.radius[0], args.workers, args.seed)))
+        return
+    for n in args.n:
+        for r in args.radius:
+            proc = subprocess.run([sys.executable, __file__, "--one", "--n", str(n), "--radius",
+                                   str(r), "--workers", str(args.workers), "--seed",
+                                   str(args.seed)], capture_output=True, text=True)
+            if proc.returncode:
+                print(json.dumps({"n": n, "radius": r, "error": proc.stderr[-800:]}), flush=True)
+            else:
+                print(proc.stdout.strip(), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,463 @@
+"""Candidate search among millions of 64-bit hashes: multi-index hashing (MIH), in numpy.
+
+Comparing every new hash with every hash seen (tiles of XOR + popcount) costs N^2/2 pairs:
+fine for 100k pictures, an hour for a few million. MIH avoids most comparisons:
+
+- the 64 bits are cut into ``m`` blocks of ``b`` bits (bits left over are simply not used);
+- each block k gets a sub-radius ``s_k`` with ``sum(s_k + 1) >= radius + 1``. By the
+  (generalised) pigeonhole principle two hashes within ``radius`` differ in at most ``s_k``
+  bits on at least one block k;
+- so for each block, hashes are bucketed by their block value (a counting sort, with a
+  direct-address table of ``2**b + 1`` bucket bounds), and only buckets whose values differ
+  in at most ``s_k`` bits are compared (all flip patterns of weight <= s_k are enumerated);
+- every candidate is verified on the full 64 bits with ``np.bitwise_count``, and a pair is
+  reported only by the first block that can find it, so it comes out exactly once.
+
+The result is exact: the same pairs as brute force. Everything is vectorised over buckets
+and flip patterns (no per-item Python loop), and the independent (block, flips) tasks run in
+threads: numpy releases the GIL in the gathers and ufuncs that dominate.
+
+The block layout is chosen by a cost model (``plan``): lookups (unique bucket values times
+flip patterns) against candidates (expected bucket-pair products for uniform hashes).
+"""
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+
+MAX_BLOCK_BITS = 22  # a direct-address table of 2**22 + 1 int32 bounds = 16 MB per block
+CHUNK = 1 << 21  # elements per vectorised step: keeps temporaries at a few tens of MB
+
+# Cost model constants (seconds), measured on this machine with benchmarks/candidates_scale.py.
+LOOKUP_COST = 3e-9  # per (unique block value x flip pattern)
+CANDIDATE_COST = 30e-9  # per candidate pair expanded, gathered and verified
+TILE_COST = 2.5e-9  # per pair in dense XOR+popcount tiles (the brute-force alternative)
+
+Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]  # (i, j, distance)
+
+
+def _empty() -> Pairs:
+    return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int16)
+
+
+def _volume(bits: int, sub: int) -> int:
+    """How many values lie within Hamming distance ``sub`` of a ``bits``-bit value."""
+    return sum(math.comb(bits, k) for k in range(sub + 1)) if sub >= 0 else 0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Block layout: block k covers bits ``[k*bits, (k+1)*bits)`` with sub-radius ``subs[k]``."""
+
+    bits: int
+    subs: tuple[int, ...]
+    cost: float  # estimated seconds for all pairs (model, not a promise)
+
+    @property
+    def blocks(self) -> int:
+        return len(self.subs)
+
+
+def _subs_for(m: int, radius: int) -> tuple[int, ...]:
+    """Sub-radii as even as possible with sum(s + 1) = radius + 1 (m blocks, some maybe idle)."""
+    total = radius + 1
+    base, extra = divmod(total, m)
+    return tuple(base - 1 + (1 if k < extra else 0) for k in range(m))
+
+
+def estimate_cost(n: int, radius: int, bits: int, subs: tuple[int, ...], n_query: int | None = None
+                  ) -> float:
+    """Model seconds: all pairs among ``n`` (``n_query`` None) or ``n_query`` vs ``n``."""
+    space = float(2 ** bits)
+    unique = space * -math.expm1(-n / space)  # occupied buckets for uniform hashes
+    cost = 0.0
+    for s in subs:
+        if s < 0:
+            continue
+        v = _volume(bits, s)
+        if n_query is None:
+            cost += LOOKUP_COST * unique * v + CANDIDATE_COST * n * n / 2 * v / space
+        else:
+            cost += LOOKUP_COST * n_query * v + CANDIDATE_COST * n_query * n * v / space
+    return cost
+
+
+def plan(n: int, radius: int, n_query: int | None = None) -> Plan:
+    """The cheapest block layout for ``n`` hashes (and ``n_query`` queries) at ``radius``."""
+    if not 0 <= radius <= 64:
+        raise ValueError(f"radius must be within 0..64, got {radius}")
+    best: Plan | None = None
+    for m in range(1, 65):
+        subs = _subs_for(m, radius)
+        for bits in range(1, min(MAX_BLOCK_BITS, 64 // m) + 1):
+            used = sum(1 for s in subs if s >= 0)
+            if used * bits > 64:
+                continue
+            c = estimate_cost(max(n, 1), radius, bits, subs, n_query)
+            if best is None or c < best.cost:
+                best = Plan(bits, tuple(s for s in subs if s >= 0), c)
+    assert best is not None
+    return best
+
+
+def _flips(bits: int, sub: int) -> np.ndarray:
+    """All ``bits``-bit patterns of weight 1..sub (weight 0 is the bucket itself)."""
+    out = [sum(1 << p for p in combo) for w in range(1, sub + 1)
+           for combo in combinations(range(bits), w)]
+    return np.asarray(out, np.int64)
+
+
+@dataclass
+class _Block:
+    shift: int
+    bits: int
+    sub: int
+    mask64: np.uint64  # the block's bits in place, for the "found earlier" test
+    order: np.ndarray  # positions sorted by block value -> original index
+    sorted_codes: np.ndarray  # codes in that order (contiguous gathers)
+    bounds: np.ndarray  # int32, 2**bits + 1: bucket v holds sorted positions [bounds[v], bounds[v+1])
+    ukeys: np.ndarray  # occupied bucket values
+    ulo: np.ndarray  # int64: first sorted position of each occupied bucket
+    un: np.ndarray  # int64: its member count
+    occupied: np.ndarray  # bool, 2**bits: is bucket v non-empty (small table: cheap gathers)
+    flips: np.ndarray = field(repr=False)
+
+    def key(self, codes: np.ndarray) -> np.ndarray:
+        return ((codes >> np.uint64(self.shift)) & np.uint64((1 << self.bits) - 1)).astype(np.int64)
+
+
+def as_codes(codes) -> np.ndarray:
+    """Hashes as a 1-D uint64 array (accepts int64 views of the same bits)."""
+    arr = np.asarray(codes)
+    if arr.ndim != 1:
+        raise ValueError(f"expected a 1-D array of 64-bit hashes, got shape {arr.shape}")
+    if arr.dtype == np.uint64:
+        return arr
+    if arr.dtype == np.int64:
+        return arr.view(np.uint64)
+    if arr.size == 0:
+        return arr.astype(np.uint64)
+    raise TypeError(f"expected uint64 hashes, got {arr.dtype}")
+
+
+def _expand(rows_a: np.ndarray, rows_start: np.ndarray, rows_len: np.ndarray
+            ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Candidate (a, b) for every row a and b in [start, start+len), in bounded chunks."""
+    keep = rows_len > 0
+    rows_a, rows_start, rows_len = rows_a[keep], rows_start[keep], rows_len[keep].astype(np.int64)
+    if rows_a.size == 0:
+        return
+    ends = np.cumsum(rows_len)
+    lo = 0
+    while lo < rows_a.size:
+        # rows lo..hi-1 hold at most CHUNK candidates (at least one row)
+        base = ends[lo - 1] if lo else 0
+        hi = max(lo + 1, int(np.searchsorted(ends, base + CHUNK, side="right")))
+        n = rows_len[lo:hi]
+        total = int(ends[hi - 1] - base)
+        if n.size == total:  # every row holds one candidate: the common case for sparse buckets
+            yield rows_a[lo:hi], rows_start[lo:hi].astype(np.int64)
+        else:
+            starts = np.cumsum(n) - n
+            a = np.repeat(rows_a[lo:hi], n)
+            b = np.arange(total, dtype=np.int64) + np.repeat(rows_start[lo:hi] - starts, n)
+            yield a, b
+        lo = hi
+
+
+class HashIndex:
+    """An MIH index over fixed ``codes`` for searches up to ``radius`` (exact)."""
+
+    def __init__(self, codes, radius: int, layout: Plan | None = None,
+                 n_query: int | None = None) -> None:
+        self.codes = as_codes(codes)
+        self.radius = int(radius)
+        self.plan = layout or plan(self.codes.size, self.radius, n_query)
+        self.blocks: list[_Block] = []
+        for k, sub in enumerate(self.plan.subs):
+            bits = self.plan.bits
+            shift = k * bits
+            keys = ((self.codes >> np.uint64(shift)) & np.uint64((1 << bits) - 1)).astype(np.int64)
+            order = np.argsort(keys, kind="stable")
+            counts = np.bincount(keys, minlength=1 << bits)
+            bounds = np.zeros((1 << bits) + 1, np.int32)
+            np.cumsum(counts, out=bounds[1:])
+            ukeys = np.flatnonzero(counts).astype(np.int64)
+            self.blocks.append(_Block(
+                shift=shift, bits=bits, sub=sub,
+                mask64=np.uint64(((1 << bits) - 1) << shift),
+                order=order, sorted_codes=self.codes[order], bounds=bounds,
+                ukeys=ukeys, ulo=bounds[ukeys].astype(np.int64),
+                un=counts[ukeys].astype(np.int64), occupied=counts > 0,
+                flips=_flips(bits, sub)))
+
+    def __len__(self) -> int:
+        return int(self.codes.size)
+
+    # -- shared helpers -------------------------------------------------------------------
+    def _first_finder(self, k: int, x: np.ndarray) -> np.ndarray:
+        """Mask of XORs ``x`` that no block before k would have found (report once)."""
+        keep = np.ones(x.shape, bool)
+        for prev in self.blocks[:k]:
+            keep &= np.bitwise_count(x & prev.mask64) > prev.sub
+        return keep
+
+    def _flip_chunks(self, block: _Block, rows: int) -> list[np.ndarray]:
+        step = max(1, CHUNK // max(rows, 1))
+        return [block.flips[i:i + step] for i in range(0, block.flips.size, step)]
+
+    def _run(self, tasks, workers: int | None) -> Pairs:
+        workers = workers or _default_threads()
+        if workers > 1 and len(tasks) > 1:
+            with ThreadPoolExecutor(workers) as pool:
+                parts = list(pool.map(lambda t: t[0](*t[1:]), tasks))
+        else:
+            parts = [t[0](*t[1:]) for t in tasks]
+        parts = [p for p in parts if p[0].size]
+        if not parts:
+            return _empty()
+        return tuple(np.concatenate(col) for col in zip(*parts, strict=True))  # type: ignore[return-value]
+
+    # -- all pairs within the indexed codes ---------------------------------------------------
+    def pairs(self, radius: int | None = None, workers: int | None = None) -> Pairs:
+        """Every pair ``i < j`` with Hamming distance <= radius: arrays (i, j, dist)."""
+        r = self._check_radius(radius)
+        tasks: list[tuple] = []
+        for k, block in enumerate(self.blocks):
+            tasks.append((self._pairs_same_bucket, k, r))
+            tops = np.floor(np.log2(block.flips)).astype(np.int64) if block.flips.size else block.flips
+            for top in np.unique(tops).tolist():
+                tasks.append((self._pairs_flipped, k, top, block.flips[tops == top], r))
+        return self._run(tasks, workers)
+
+    def _verify_sorted(self, k: int, a: np.ndarray, b: np.ndarray, r: int) -> Pairs:
+        block = self.blocks[k]
+        x = block.sorted_codes[a] ^ block.sorted_codes[b]
+        d = np.bitwise_count(x)
+        hit = np.flatnonzero(d <= r)
+        if k and hit.size:
+            hit = hit[self._first_finder(k, x[hit])]
+        oa, ob = block.order[a[hit]], block.order[b[hit]]
+        return np.minimum(oa, ob), np.maximum(oa, ob), d[hit].astype(np.int16)
+
+    def _collect(self, parts: list[Pairs]) -> Pairs:
+        parts = [p for p in parts if p[0].size]
+        if not parts:
+            return _empty()
+        return tuple(np.concatenate(col) for col in zip(*parts, strict=True))  # type: ignore[return-value]
+
+    def _pairs_same_bucket(self, k: int, r: int) -> Pairs:
+        """Pairs inside one bucket (block values equal)."""
+        block = self.blocks[k]
+        lo = block.bounds[block.ukeys].astype(np.int64)
+        n = block.bounds[block.ukeys + 1] - lo
+        big = n >= 2
+        lo, n = lo[big], n[big]
+        if lo.size == 0:
+            return _empty()
+        # row p (every position of a bucket but its last) pairs with positions p+1 .. end-1
+        pos = np.repeat(lo, n) + (np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n))
+        end = np.repeat(lo + n, n)
+        rest = end - pos - 1
+        parts = [self._verify_sorted(k, a, b, r) for a, b in _expand(pos, pos + 1, rest)]
+        return self._collect(parts)
+
+    def _pairs_flipped(self, k: int, top: int, flips: np.ndarray, r: int) -> Pairs:
+        """Pairs across buckets whose values differ by one of ``flips`` (all with top bit ``top``).
+
+        Each unordered bucket pair (u, u^e) is visited once, from the side without e's top
+        bit. One flip at a time over all occupied buckets (1-D, cheap temporaries).
+        """
+        block = self.blocks[k]
+        u = block.ukeys
+        side = (u >> top) & 1 == 0
+        half = u[side]
+        half_lo = block.ulo[side]
+        half_n = block.un[side]
+        buf = np.empty(half.size, np.int64)
+        occupied = np.empty(half.size, bool)
+        found_lo: list[np.ndarray] = []
+        found_n: list[np.ndarray] = []
+        found_t: list[np.ndarray] = []
+        pending = 0
+        parts: list[Pairs] = []
+        for e in flips.tolist():
+            np.bitwise_xor(half, e, out=buf)
+            block.occupied.take(buf, out=occupied)
+            hit = np.flatnonzero(occupied)
+            if hit.size:
+                found_lo.append(half_lo[hit])
+                found_n.append(half_n[hit])
+                found_t.append(buf[hit])
+                pending += hit.size
+            if pending >= CHUNK:
+                parts.append(self._cross(k, np.concatenate(found_lo), np.concatenate(found_n),
+                                         np.concatenate(found_t), r))
+                found_lo, found_n, found_t, pending = [], [], [], 0
+        if pending:
+            parts.append(self._cross(k, np.concatenate(found_lo), np.concatenate(found_n),
+                                     np.concatenate(found_t), r))
+        return self._collect(parts)
+
+    def _cross(self, k: int, lo1: np.ndarray, n1: np.ndarray, tk: np.ndarray, r: int) -> Pairs:
+        """Verified pairs between buckets (sorted positions ``lo1``, ``n1`` members) and ``tk``."""
+        block = self.blocks[k]
+        lo2 = block.bounds[tk].astype(np.int64)
+        n2 = block.bounds[tk + 1].astype(np.int64) - lo2
+        single = (n1 == 1) & (n2 == 1)  # sparse buckets: one candidate, no expansion
+        parts = [self._verify_sorted(k, lo1[single], lo2[single], r)]
+        multi = ~single
+        lo1, n1, lo2, n2 = lo1[multi], n1[multi], lo2[multi], n2[multi]
+        # rows: every member of bucket u, each against all of bucket u^e
+        rows_a = np.repeat(lo1, n1) + (np.arange(int(n1.sum())) - np.repeat(np.cumsum(n1) - n1, n1))
+        rows_start, rows_len = np.repeat(lo2, n1), np.repeat(n2, n1)
+        parts += [self._verify_sorted(k, a, b, r) for a, b in _expand(rows_a, rows_start, rows_len)]
+        return self._collect(parts)
+
+    # -- queries against the index ------------------------------------------------------------
+    def query(self, queries, radius: int | None = None, workers: int | None = None) -> Pairs:
+        """Every (query q, indexed i) with distance <= radius: arrays (q, i, dist)."""
+        r = self._check_radius(radius)
+        q = as_codes(queries)
+        if q.size == 0 or self.codes.size == 0:
+            return _empty()
+        tasks: list[tuple] = []
+        qstep = max(1, CHUNK // 64)
+        for k, block in enumerate(self.blocks):
+            allflips = np.concatenate([[0], block.flips])
+            for q0 in range(0, q.size, qstep):
+                qs = q[q0:q0 + qstep]
+                step = max(1, CHUNK // qs.size)
+                for f0 in range(0, allflips.size, step):
+                    tasks.append((self._query_part, k, qs, q0, allflips[f0:f0 + step], r))
+        return self._run(tasks, workers)
+
+    def _query_part(self, k: int, q: np.ndarray, q0: int, flips: np.ndarray, r: int) -> Pairs:
+        block = self.blocks[k]
+        t = block.key(q)[:, None] ^ flips[None, :]
+        lo = block.bounds[t]
+        n = block.bounds[t + 1] - lo
+        qi, _ = np.nonzero(n)
+        if qi.size == 0:
+            return _empty()
+        lo, n = lo[n > 0], n[n > 0]
+        parts: list[Pairs] = []
+        for a, b in _expand(qi.astype(np.int64), lo.astype(np.int64), n):
+            x = q[a] ^ block.sorted_codes[b]
+            d = np.bitwise_count(x)
+            hit = np.flatnonzero(d <= r)
+            if k and hit.size:
+                hit = hit[self._first_finder(k, x[hit])]
+            parts.append((a[hit] + q0, block.order[b[hit]], d[hit].astype(np.int16)))
+        return self._collect(parts)
+
+    def _check_radius(self, radius: int | None) -> int:
+        r = self.radius if radius is None else int(radius)
+        if not 0 <= r <= self.radius:
+            raise ValueError(f"radius {r} exceeds the index's radius {self.radius}")
+        return r
+
+
+def _default_threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def pairs_within(codes, radius: int, workers: int | None = None) -> Pairs:
+    """All pairs ``i < j`` of ``codes`` within Hamming ``radius``, sorted by (i, j)."""
+    codes = as_codes(codes)
+    if codes.size < 2:
+        return _empty()
+    i, j, d = HashIndex(codes, radius).pairs(workers=workers)
+    order = np.lexsort((j, i))
+    return i[order], j[order], d[order]
+
+
+def query(index_codes, query_codes, radius: int, workers: int | None = None) -> Pairs:
+    """All (query q, indexed i) within Hamming ``radius``, sorted by (q, i)."""
+    index_codes, query_codes = as_codes(index_codes), as_codes(query_codes)
+    if index_codes.size == 0 or query_codes.size == 0:
+        return _empty()
+    idx = HashIndex(index_codes, radius, n_query=query_codes.size)
+    q, i, d = idx.query(query_codes, workers=workers)
+    order = np.lexsort((i, q))
+    return q[order], i[order], d[order]
+
+
+# -- the matcher's stage 1: tiles or index, whichever is cheaper ----------------------------
+MIN_INDEX_ROWS = 50_000  # below this, tiles are always cheap enough (and need no build)
+REBUILD_FRACTION = 0.25  # rows not yet indexed are searched by tiles until they reach this
+
+
+class CandidateSearch:
+    """Drop-in for ``hamming.pairs_within`` that switches to an index when tiles stop paying.
+
+    Same arguments and results (``(i, j, dist, k, m)`` sorted by (i, j), the best word
+    combination per pair). It keeps state between calls made by one matcher: ``base`` only
+    grows (rows are appended, never changed). Rows indexed so far are searched with MIH;
+    the rows added since the last build (a tail) with tiles; the index is rebuilt once the
+    tail outgrows ``REBUILD_FRACTION`` of it, so building costs O(N log N) in total.
+    The choice is made per call by the cost model, so a small library never pays for a build.
+    """
+
+    def __init__(self, force: str | None = None) -> None:
+        if force not in (None, "tiles", "index"):
+            raise ValueError(f"force must be None, 'tiles' or 'index', not {force!r}")
+        self.force = force
+        self._index: HashIndex | None = None
+        self._rows = 0  # base rows in the index
+        self._kb = 0
+        self._ends = np.empty(0, np.uint64)
+        self.used_index = 0  # calls answered with the index (for tests and benchmarks)
+
+    def want_index(self, n_query: int, kq: int, n_base: int, kb: int, radius: int) -> bool:
+        if self.force is not None:
+            return self.force == "index"
+        if n_base < MIN_INDEX_ROWS:
+            return False
+        layout = plan(n_base * kb, radius, n_query * kq)
+        return layout.cost < 0.5 * TILE_COST * n_query * kq * n_base * kb
+
+    def __call__(self, queries: np.ndarray, base: np.ndarray, max_dist: int, *,
+                 query_start: int | None = None, **_tiles_options):
+        from dedupe_gui.core.hamming import pairs_within as tiles
+
+        queries = np.ascontiguousarray(queries, np.uint64)
+        base = np.ascontiguousarray(base, np.uint64)
+        queries = queries[:, None] if queries.ndim == 1 else queries
+        base = base[:, None] if base.ndim == 1 else base
+        n, kq = queries.shape
+        nb, kb = base.shape
+        seen = nb if query_start is None else query_start  # rows the queries are not among
+        if not n or not seen or not self.want_index(n, kq, seen, kb, max_dist):
+            return tiles(queries, base, max_dist, query_start=query_start, **_tiles_options)
+        self.used_index += 1
+        if (self._index is None or self._kb != kb or self._index.radius < max_dist
+                or seen - self._rows > REBUILD_FRACTION * self._rows or self._rows > seen
+                or not np.array_equal(base[[0, self._rows - 1]].ravel(), self._ends)):
+            self._index = HashIndex(base[:seen].ravel(), max_dist, n_query=n * kq)
+            self._rows, self._kb = seen, kb
+            self._ends = base[[0, seen - 1]].ravel().copy()  # a cheap "same base?" check
+        qi, be, _ = self._index.query(queries.ravel(), max_dist)
+        i, j = qi // kq, be // kb
+        parts_i, parts_j = [i], [j]
+        if nb > self._rows:  # the tail (and the queries themselves) by tiles
+            ti, tj, *_ = tiles(queries, base[self._rows:], max_dist,
+                               query_start=None if query_start is None else seen - self._rows,
+                               **_tiles_options)
+            parts_i.append(ti)
+            parts_j.append(tj + self._rows)
+        key = np.unique(np.concatenate(parts_i) * np.int64(nb) + np.concatenate(parts_j))
+        i, j = key // nb, key % nb  # sorted by (i, j), each pair once
+        d_all = np.bitwise_count(queries[i][:, :, None] ^ base[j][:, None, :]).reshape(len(i), -1)
+        flat = np.argmin(d_all, axis=1)
+        dist = d_all[np.arange(len(i)), flat].astype(np.int16)
+        return i, j, dist, flat // kb, flat % kb
