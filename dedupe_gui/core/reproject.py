@@ -221,13 +221,12 @@ def pad_source(image: np.ndarray, spec: RenderSpec, out: np.ndarray | None = Non
     dst = out if out.ndim == 3 else out[:, :, None]
     c_in, c_out = img.shape[2], dst.shape[2]
     body = dst[p:p + h]
-    if c_out > c_in:  # add alpha (grey -> BGRA when transparency is needed)
-        opaque = np.iinfo(image.dtype).max if image.dtype.kind in "ui" else 1.0
-        if c_in == 1:
-            body[:, p:p + w, :3] = img
-        else:
-            body[:, p:p + w, :c_in] = img
-        body[:, p:p + w, 3] = opaque
+    if c_out > c_in:  # add an opaque alpha (grey -> BGRA); cv2 writes into the strided view
+        code = {1: cv2.COLOR_GRAY2BGRA, 3: cv2.COLOR_BGR2BGRA}[c_in]
+        view = body[:, p:p + w]
+        res = cv2.cvtColor(image, code, dst=view)
+        if res is not view and not np.shares_memory(res, view):
+            view[...] = res
     else:
         body[:, p:p + w] = img
     body[:, :p] = body[:, w:w + p]  # wrap: left pad = last columns

@@ -37,7 +37,7 @@ from dedupe_gui.core.reproject import (
 MODES = ("threads", "processes")
 BAND_PIXELS = 1 << 16  # ~64K output pixels per band: its float32 temporaries stay in cache
 TILE_ABOVE = 4096  # outputs wider than this go in tiles of TILE_COLS columns
-TILE_COLS = 512
+TILE_COLS = 256
 Block = tuple[int, int, int, int]  # r0, r1, c0, c1
 
 

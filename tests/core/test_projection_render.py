@@ -325,3 +325,18 @@ def test_source_guess():
     assert SourceGeometry.guess(2048, 1024, kind="mercator", lat_limit=85).lat_limit == 85
     with pytest.raises(ValueError, match="cannot tell"):
         SourceGeometry.guess(3000, 1000)
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_grey_colour_and_alpha_sources(channels):
+    src = SourceGeometry("equirectangular", 360, 180)
+    shape = (180, 360) if channels == 1 else (180, 360, channels)
+    image = np.full(shape, 120, np.uint8)
+    if channels == 4:
+        image[:, :180, 3] = 0  # the western hemisphere is transparent in the source
+    spec = RenderSpec(make_projection("orthographic", center=(0, -90)), src, 101, 101)
+    out = render(image, spec, workers=1)
+    assert out.shape == (101, 101, 4)
+    assert out[50, 50, :3].tolist() == [120, 120, 120]
+    assert out[50, 50, 3] == (0 if channels == 4 else 255)  # the source's own alpha is kept
+    assert out[0, 0, 3] == 0
