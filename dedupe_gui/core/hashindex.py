@@ -34,10 +34,10 @@ import numpy as np
 MAX_BLOCK_BITS = 22  # a direct-address table of 2**22 + 1 int32 bounds = 16 MB per block
 CHUNK = 1 << 21  # elements per vectorised step: keeps temporaries at a few tens of MB
 
-# Cost model constants (seconds), measured on this machine with benchmarks/candidates_scale.py.
-LOOKUP_COST = 3e-9  # per (unique block value x flip pattern)
-CANDIDATE_COST = 30e-9  # per candidate pair expanded, gathered and verified
-TILE_COST = 2.5e-9  # per pair in dense XOR+popcount tiles (the brute-force alternative)
+# Cost model (CPU seconds), fitted to `benchmarks/candidates_scale.py --crossover` on 2 cores.
+LOOKUP_COST = 1.5e-8  # per (unique block value x flip pattern)
+CANDIDATE_COST = 1.5e-7  # per candidate pair expanded, gathered and verified
+TILE_COST = 5e-9  # per pair test in hamming.pairs_within tiles (one word each side)
 
 Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]  # (i, j, distance)
 
