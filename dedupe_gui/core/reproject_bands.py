@@ -16,7 +16,7 @@ import math
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from multiprocessing import shared_memory
 
@@ -132,8 +132,10 @@ def render(image: np.ndarray, spec: RenderSpec, *, workers: int | None = None,
     workers = workers or default_workers()
     blocks = blocks_for(spec, band_rows, tile_cols)
     rows = _RowMeter(ProgressMeter(spec.height, phase="Re-projecting"), spec.width, progress)
-    # a handful of chunks per worker: enough to balance, few enough to keep overhead low
-    per_chunk = max(1, math.ceil(len(blocks) / (4 * workers)))
+    # enough chunks to balance the workers and keep progress/cancel responsive on big maps,
+    # few enough that per-chunk overhead stays small on small ones
+    n_chunks = min(len(blocks), max(4 * workers, len(blocks) // 32))
+    per_chunk = max(1, math.ceil(len(blocks) / n_chunks))
     chunks = list(chunked(blocks, per_chunk))
     if mode == "processes":
         return _render_processes(image, spec, workers, chunks, rows, cancel)
@@ -187,7 +189,9 @@ def _render_processes(image, spec, workers, chunks, rows, cancel):
         src = np.ndarray(src_shape, dtype, buffer=segments[0].buf)
         pad_source(image, spec, out=src)
         out = np.ndarray(out_shape, dtype, buffer=segments[1].buf)
-        job = ShmJob(spec, segments[0].name, src_shape, segments[1].name, out_shape, dtype.str)
+        # the graticule is drawn here at the end: workers need not receive its polylines
+        job = ShmJob(replace(spec, lines=()), segments[0].name, src_shape, segments[1].name,
+                     out_shape, dtype.str)
         pool = make_process_pool(workers)
         try:
             ok = _collect(run_chunks(partial(draw_blocks_shared, job), chunks, executor=pool,
