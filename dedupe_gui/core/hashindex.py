@@ -310,14 +310,22 @@ class HashIndex:
         block = self.blocks[k]
         lo2 = block.bounds[tk].astype(np.int64)
         n2 = block.bounds[tk + 1].astype(np.int64) - lo2
-        single = (n1 == 1) & (n2 == 1)  # sparse buckets: one candidate, no expansion
+        one = n1 == 1
+        single = one & (n2 == 1)  # sparse buckets: one candidate, no expansion
         parts = [self._verify_sorted(k, lo1[single], lo2[single], r)]
-        multi = ~single
-        lo1, n1, lo2, n2 = lo1[multi], n1[multi], lo2[multi], n2[multi]
-        # rows: every member of bucket u, each against all of bucket u^e
-        rows_a = np.repeat(lo1, n1) + (np.arange(int(n1.sum())) - np.repeat(np.cumsum(n1) - n1, n1))
-        rows_start, rows_len = np.repeat(lo2, n1), np.repeat(n2, n1)
-        parts += [self._verify_sorted(k, a, b, r) for a, b in _expand(rows_a, rows_start, rows_len)]
+        # one member against several: one row each
+        row = one & ~single
+        rows = [(lo1[row], lo2[row], n2[row])]
+        # several members: a row for every member of bucket u, against all of bucket u^e
+        many = ~one
+        lo1, n1, lo2, n2 = lo1[many], n1[many], lo2[many], n2[many]
+        if lo1.size:
+            rows.append((np.repeat(lo1, n1) + (np.arange(int(n1.sum()))
+                                               - np.repeat(np.cumsum(n1) - n1, n1)),
+                         np.repeat(lo2, n1), np.repeat(n2, n1)))
+        for rows_a, rows_start, rows_len in rows:
+            parts += [self._verify_sorted(k, a, b, r)
+                      for a, b in _expand(rows_a, rows_start, rows_len)]
         return self._collect(parts)
 
     # -- queries against the index ------------------------------------------------------------
