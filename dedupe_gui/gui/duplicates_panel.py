@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QSizePolicy,
     QSlider,
@@ -56,7 +55,8 @@ from dedupe_gui.gui.image_compare import CompareView
 from dedupe_gui.gui.image_loader import NOW, SOON, Decoded, ImageLoader
 from dedupe_gui.gui.metadata_table import MetadataTable
 from dedupe_gui.gui.pair_model import PairModel, PairState
-from dedupe_gui.gui.scan_thread import ScanThread
+from dedupe_gui.gui.progress_strip import ProgressStrip
+from dedupe_gui.gui.scan_thread import ScanThread, renice_workers
 from dedupe_gui.gui.settings import DuplicateSettings, Settings, data_dir
 
 SLIDER_STEPS = 2  # slider units per score point (0.5 steps)
@@ -152,6 +152,7 @@ class DuplicatesPanel(QWidget):
         self._group_counts: np.ndarray | None = None
         self._group_gen = 0
         self._group_threads: list[_GroupCounter] = []
+        self._reniced: set[int] = set()
 
         self.model = PairModel(self)
         self.loader = ImageLoader()
@@ -171,6 +172,9 @@ class DuplicatesPanel(QWidget):
         self._save_timer.setInterval(1500)
         self._save_timer.timeout.connect(self.save_session)
         QTimer.singleShot(0, self._startup)
+        # The engine's modules load now, not on the GUI thread when Scan is pressed (cv2,
+        # scipy and friends take ~0.1 s to import).
+        import dedupe_gui.core.scan  # noqa: F401
 
     # ================================================================ construction
     def _action(self, text: str, keys: list[str] | str | None, slot, tip: str = "") -> QAction:
@@ -247,9 +251,7 @@ class DuplicatesPanel(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_scan)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setTextVisible(False)
-        self.progress_bar.setMaximumHeight(10)
+        self.progress_bar = ProgressStrip()
         self.progress_bar.hide()
         for w in (self.scan_button, self.cancel_button):
             w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -405,6 +407,10 @@ class DuplicatesPanel(QWidget):
             self.statusMessage.emit(f"The action journal cannot be opened: {exc}")
         if actions is not None and actions.recovered:  # not modal: nothing waits on the user
             self.statusMessage.emit("Journal: " + " ".join(actions.recovered))
+        try:
+            self.decisions  # noqa: B018 - open (and create) the marks database now
+        except Exception as exc:  # noqa: BLE001
+            self.statusMessage.emit(f"The 'not a duplicate' marks cannot be opened: {exc}")
         if self._result is None and self.session_path.exists():
             try:
                 self._load_session(sessions.load(self.session_path))
@@ -416,6 +422,7 @@ class DuplicatesPanel(QWidget):
         """Stop threads and save; the main window calls this when it closes."""
         self.save_session()
         self._save_prefs()
+        self.settings.sync()
         for thread in [self._thread, *self._old_threads]:
             if thread is not None:
                 thread.cancel()
@@ -513,7 +520,7 @@ class DuplicatesPanel(QWidget):
         self._skipped = 0
         self.scan_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self.progress_bar.setRange(0, 0)
+        self.progress_bar.set_range(0, 0)
         self.progress_bar.show()
         self.statusMessage.emit("Scanning…")
         thread.start()
@@ -548,7 +555,7 @@ class DuplicatesPanel(QWidget):
 
     def _on_started(self, scan_id: int, total: int) -> None:
         if self._live(scan_id):
-            self.progress_bar.setRange(0, max(1, total))
+            self.progress_bar.set_range(0, max(1, total))
             self.statusMessage.emit(f"Scanning {total} files…")
 
     def _on_pairs(self, scan_id: int, pairs) -> None:
@@ -557,12 +564,16 @@ class DuplicatesPanel(QWidget):
         self.model.append_pairs(pairs)
         self._update_counts()
         if self._current is None and self.model.rowCount():
-            self.select_row(0)
+            # Not opened automatically while scanning: decoding and painting two photos
+            # competes with the scan for the CPU; the first pair opens when it ends.
+            self.compare.clear(f"{self.model.rowCount()} pairs so far: select one to review "
+                               "it now, or wait for the scan to finish")
 
     def _on_progress(self, scan_id: int, progress) -> None:
+        renice_workers(self._reniced)
         if self._live(scan_id) and self._thread is not None:
-            self.progress_bar.setRange(0, max(1, progress.total))
-            self.progress_bar.setValue(progress.done)
+            self.progress_bar.set_range(0, max(1, progress.total))
+            self.progress_bar.set_value(progress.done)
             extra = f", {self._skipped} skipped" if self._skipped else ""
             self.statusMessage.emit(progress.describe() + extra)
 
@@ -747,7 +758,7 @@ class DuplicatesPanel(QWidget):
             caption += f"  [{gone}]"
         if dec is None:
             self.compare.set_image(side, None, QSize(rec.width, rec.height), caption, "Loading…")
-            self.loader.request(rec.path, NOW)
+            self.loader.request(rec.path, NOW, self._screen_size(rec))
             return
         self._pixmaps.move_to_end(rec.path)
         if dec.image.isNull():
@@ -758,7 +769,22 @@ class DuplicatesPanel(QWidget):
         if pix is None:
             pix = QPixmap.fromImage(dec.image)  # GUI thread only
             object.__setattr__(dec, "_pixmap", pix)
-        self.compare.set_image(side, pix, dec.original, caption)
+        screen = getattr(dec, "_screen", None)
+        if screen is None and dec.screen is not None and not dec.screen.isNull():
+            screen = QPixmap.fromImage(dec.screen)
+            object.__setattr__(dec, "_screen", screen)
+        self.compare.set_image(side, pix, dec.original, caption, screen=screen)
+
+    def _screen_size(self, rec: FileRecord, pair: int | None = None) -> QSize | None:
+        """The size ``rec`` gets in the fitted view of ``pair`` (default: the current one),
+        so the loader can pre-scale it off the GUI thread."""
+        pair = self._current if pair is None else pair
+        if pair is None:
+            return None
+        fa, fb = self.model.files_of(pair)
+        originals = (QSize(fa.width, fa.height), QSize(fb.width, fb.height))
+        sizes = self.compare.fit_size(originals, self.compare.panes[0].size())
+        return sizes[0] if rec.path == fa.path else sizes[1]
 
     def _refresh_meta(self) -> None:
         sides = self.sides()
@@ -773,9 +799,10 @@ class DuplicatesPanel(QWidget):
             return
         nxt = self.model.next_open_row(row)
         if nxt is not None:
-            for rec in self.model.files_of(self.model.pair_at(nxt)):
+            pair = self.model.pair_at(nxt)
+            for rec in self.model.files_of(pair):
                 if rec.path not in self._pixmaps:
-                    self.loader.request(rec.path, SOON)
+                    self.loader.request(rec.path, SOON, self._screen_size(rec, pair))
 
     def _on_loaded(self, dec: Decoded) -> None:
         self._pixmaps[dec.path] = dec

@@ -23,6 +23,7 @@ class ImagePane(QWidget):
         self._view = view
         self.side = side
         self.pixmap: QPixmap | None = None
+        self.screen: QPixmap | None = None  # the same picture pre-scaled for the fitted view
         self.original = QSize()  # the original's displayed size (for 100%)
         self.message = ""
         self.setMinimumSize(160, 120)
@@ -52,6 +53,7 @@ class ImagePane(QWidget):
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
         shown = self._view.shown_pixmap(self.side)
+        screen = self._view.shown_screen(self.side)
         if shown is None:
             painter.setPen(QColor(200, 200, 200))
             painter.drawText(self.rect().adjusted(16, 16, -16, -16),
@@ -59,6 +61,10 @@ class ImagePane(QWidget):
                              self.message or "")
             return
         target = self.image_rect()
+        if screen is not None and abs(screen.width() - target.width()) < 1.0 \
+                and abs(screen.height() - target.height()) < 1.0:
+            painter.drawPixmap(target.topLeft().toPoint(), screen)  # 1:1: a plain blit
+            return
         visible = target.intersected(QRectF(self.rect()))
         if visible.isEmpty():
             return
@@ -127,9 +133,10 @@ class CompareView(QWidget):
 
     # ---- content ---------------------------------------------------------------------------
     def set_image(self, side: int, pixmap: QPixmap | None, original: QSize,
-                  caption: str = "", message: str = "") -> None:
+                  caption: str = "", message: str = "", screen: QPixmap | None = None) -> None:
         pane = self.panes[side]
         pane.pixmap = pixmap
+        pane.screen = screen
         pane.original = original if original.isValid() else (
             pixmap.size() if pixmap is not None else QSize())
         pane.message = message
@@ -157,6 +164,26 @@ class CompareView(QWidget):
             self.flicker = on
             for pane in self.panes:
                 pane.update()
+
+    def shown_screen(self, side: int) -> QPixmap | None:
+        """The pre-scaled copy of what ``side`` shows, if there is one (None for heat-map)."""
+        if side == 1 and self.show_heatmap and self.heatmap is not None and not self.flicker:
+            return None
+        return self.panes[1 - side if self.flicker else side].screen
+
+    def fit_size(self, originals: tuple[QSize, QSize], pane: QSize) -> tuple[QSize, QSize]:
+        """The sizes the two pictures get when fitted into panes of size ``pane``."""
+        s = None
+        for o in originals:
+            r = o.height() / o.width() if o.width() > 0 else 0.75
+            fit = min(max(1, pane.width()), max(1, pane.height()) / max(r, 1e-6))
+            s = fit if s is None else min(s, fit)
+        s = float(s or 1.0)
+        out = []
+        for o in originals:
+            r = o.height() / o.width() if o.width() > 0 else 0.75
+            out.append(QSize(max(1, round(s)), max(1, round(s * r))))
+        return out[0], out[1]
 
     def shown_pixmap(self, side: int) -> QPixmap | None:
         if side == 1 and self.show_heatmap and self.heatmap is not None and not self.flicker:

@@ -12,7 +12,7 @@ import queue
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QSize, QThread, Signal
+from PySide6.QtCore import QSize, Qt, QThread, Signal
 from PySide6.QtGui import QImage, QImageReader
 
 from dedupe_gui.core.heatmap import difference_heatmap
@@ -29,6 +29,7 @@ class Decoded:
     original: QSize  # displayed size of the original (after EXIF orientation)
     meta: ImageMeta
     error: str = ""
+    screen: QImage | None = None  # scaled in this thread to the fitted view's size
 
 
 def decode(path: str, max_side: int = MAX_SIDE) -> tuple[QImage, QSize, str]:
@@ -75,12 +76,14 @@ class ImageLoader(QThread):
         self._seq = itertools.count()
         self._pending: set[tuple] = set()
 
-    def request(self, path: str, priority: int = NOW) -> None:
-        key = ("image", path)
-        if key in self._pending and priority != NOW:
+    def request(self, path: str, priority: int = NOW, screen: QSize | None = None) -> None:
+        """Decode ``path``; ``screen``: also make a copy of exactly this size (the fitted
+        view), so the GUI thread paints it 1:1 instead of smooth-scaling a big image."""
+        if path in self._pending and priority != NOW:
             return
-        self._pending.add(key)
-        self._queue.put((priority, next(self._seq), key))
+        self._pending.add(path)
+        size = (screen.width(), screen.height()) if screen is not None else None
+        self._queue.put((priority, next(self._seq), ("image", path, size)))
 
     def request_heatmap(self, path_a: str, path_b: str) -> None:
         self._queue.put((NOW, next(self._seq), ("heatmap", path_a, path_b)))
@@ -95,10 +98,11 @@ class ImageLoader(QThread):
             _, _, key = self._queue.get()
             if key[0] == "stop":
                 return
-            self._pending.discard(key)
+            if key[0] == "image":
+                self._pending.discard(key[1])
             try:
                 if key[0] == "image":
-                    self._load(key[1])
+                    self._load(key[1], key[2])
                 else:
                     self._heatmap(key[1], key[2])
             except Exception as exc:  # noqa: BLE001 - a bad file must not end the thread
@@ -106,10 +110,14 @@ class ImageLoader(QThread):
                     self.loaded.emit(Decoded(key[1], QImage(), QSize(),
                                              ImageMeta(key[1], error=str(exc)), str(exc)))
 
-    def _load(self, path: str) -> None:
+    def _load(self, path: str, screen: tuple[int, int] | None) -> None:
         image, original, error = decode(path)
         meta = read_meta(path)
-        self.loaded.emit(Decoded(path, image, original, meta, error))
+        small = None
+        if screen is not None and not image.isNull() and screen[0] > 0 and screen[1] > 0:
+            small = image.scaled(screen[0], screen[1], Qt.AspectRatioMode.IgnoreAspectRatio,
+                                 Qt.TransformationMode.SmoothTransformation)
+        self.loaded.emit(Decoded(path, image, original, meta, error, small))
 
     def _heatmap(self, path_a: str, path_b: str) -> None:
         ia, _, _ = decode(path_a, 1024)

@@ -23,6 +23,30 @@ from dedupe_gui.core.results import FileSkipped, PairsFound, ScanFinished, ScanS
 
 BATCH_SECONDS = 0.1
 PROGRESS_SECONDS = 0.1
+BACKGROUND_NICE = 10  # niceness of the scan's worker processes
+
+
+def renice_workers(done: set[int]) -> None:
+    """Put this process's worker processes in the background so the GUI thread gets the CPU
+    first on a busy machine. Only the processes: a niced thread of THIS process would hold
+    the GIL while descheduled and stall the GUI (priority inversion). ``done``: pids already
+    handled (updated). Cheap; called with each progress signal, as pools replace workers."""
+    import multiprocessing
+    import os
+
+    if not hasattr(os, "setpriority"):
+        return
+    for child in multiprocessing.active_children():
+        pid = child.pid
+        if pid is None or pid in done:
+            continue
+        done.add(pid)
+        try:
+            os.setpriority(os.PRIO_PROCESS, pid, max(os.getpriority(os.PRIO_PROCESS, pid),
+                                                      BACKGROUND_NICE))
+        except OSError:
+            pass
+
 
 ScanFunction = Callable[..., Iterator[object]]
 
