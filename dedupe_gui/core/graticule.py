@@ -63,7 +63,8 @@ def graticule_polylines(spec) -> list[np.ndarray]:
 
 
 def line_width(spec) -> int:
-    return max(1, round(max(spec.width, spec.height) / 1200))
+    """About 1 px per 1000 px of picture size (the geometric mean, so odd shapes stay thin)."""
+    return max(1, round(math.sqrt(spec.width * spec.height) / 1000))
 
 
 def draw_lines(dst: np.ndarray, spec, c0: int, r0: int) -> None:

@@ -340,3 +340,18 @@ def test_grey_colour_and_alpha_sources(channels):
     assert out[50, 50, :3].tolist() == [120, 120, 120]
     assert out[50, 50, 3] == (0 if channels == 4 else 255)  # the source's own alpha is kept
     assert out[0, 0, 3] == 0
+
+
+def test_outputs_wider_than_cv2_allows_and_their_graticule():
+    src = SourceGeometry("equirectangular", 720, 360)
+    ramp = np.linspace(0, 250, 720).astype(np.uint8)
+    image = np.ascontiguousarray(np.broadcast_to(ramp, (360, 720)))
+    spec = RenderSpec(make_projection("equirectangular"), src, 33_000, 6, interp="nearest",
+                      graticule=90, graticule_color=(255, 255, 255))
+    out = render(image, spec, workers=2)
+    assert out.shape == (6, 33_000)
+    cols = np.array([10, 9000, 20000, 32990])
+    expected = ramp[((cols + 0.5) / 33_000 * 720).astype(int)]
+    assert np.array_equal(out[0, cols], expected)
+    # the meridian at 90E is drawn even though it lies beyond column 32767
+    assert out[3, 24_749:24_752].max() >= 200
