@@ -88,9 +88,11 @@ def one(mode: str, folder: Path, workers: int, n: int) -> dict:
         kinds = {k: sum(d.kind == k for d in result.defects) for k in ("hot", "stuck", "dead")}
         extra = {"frames": result.frames, "defects": kinds}
     seconds = time.perf_counter() - start
-    child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"mode": mode, "workers": workers, "seconds": seconds,
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    child_kb, self_kb = children.ru_maxrss, me.ru_maxrss
+    cpu = children.ru_utime + children.ru_stime + me.ru_utime + me.ru_stime
+    return {"mode": mode, "workers": workers, "seconds": seconds, "cpu": cpu,
             "worker_peak_mb": child_kb / 1024, "parent_peak_mb": self_kb / 1024, **extra}
 
 
@@ -119,7 +121,8 @@ def main() -> None:
         for workers in (1, 2):
             for mode in ("decode", "analyse"):
                 r = measure(mode, a.cache, workers, a.frames)
-                print(f"run {rep + 1}: {mode:7s} {workers} worker(s): {r['seconds']:6.1f} s, "
+                print(f"run {rep + 1}: {mode:7s} {workers} worker(s): {r['seconds']:6.1f} s "
+                      f"(CPU {r['cpu']:.1f} s), "
                       f"worker peak {r['worker_peak_mb']:.0f} MB, parent peak "
                       f"{r['parent_peak_mb']:.0f} MB {r.get('defects', '')}", flush=True)
                 key = (mode, workers)
@@ -134,6 +137,9 @@ def main() -> None:
               f"(target <= 1.3x); analysis worker peak {an['worker_peak_mb']:.0f} MB "
               f"(decode-only worker {d['worker_peak_mb']:.0f} MB), parent "
               f"{an['parent_peak_mb']:.0f} MB")
+    cpu_ratio = min(r["cpu"] for k, r in best.items() if k[0] == "analyse") / \
+        min(r["cpu"] for k, r in best.items() if k[0] == "decode")
+    print(f"  CPU seconds, analysis / decode (insensitive to other load): {cpu_ratio:.2f}x")
     s1, s2 = best[("analyse", 1)]["seconds"], best[("analyse", 2)]["seconds"]
     print(f"  speed-up 1 -> 2 workers: {s1 / s2:.2f}x (target >= 1.7x)")
 

@@ -114,10 +114,12 @@ class ChunkStats:
     arrays: dict[str, np.ndarray | str] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
-    def array(self, name: str) -> np.ndarray:
+    def array(self, name: str, writable: bool = False) -> np.ndarray:
+        """The array; a spilled one is mapped from tmpfs (shared, no copy), and stays valid
+        after ``discard`` unlinks its file."""
         value = self.arrays[name]
         if isinstance(value, str):
-            return np.load(value, mmap_mode="r")
+            return np.load(value, mmap_mode="r+" if writable else "r")
         return value
 
     def discard(self) -> None:
@@ -396,15 +398,15 @@ class Accumulator:
     def add(self, part: ChunkStats) -> None:
         if part.n == 0:
             return
-        value = PixelStats(part.n, part.array("mean"), part.array("m2"))
         sup = part.array("support")
         if self.stats is None or self.mres is None or self.support is None:
-            self.stats = PixelStats(part.n, np.array(value.mean), np.array(value.m2))
-            self.mres = np.array(part.array("mres"))
+            # adopt the first chunk's arrays: no copy of a whole-sensor float32 array
+            self.stats = PixelStats(part.n, part.array("mean", True), part.array("m2", True))
+            self.mres = part.array("mres", True)
             self.support = sup.astype(np.uint16)
             return
         n_before = self.stats.n
-        chan_merge(self.stats, value)
+        chan_merge(self.stats, PixelStats(part.n, part.array("mean"), part.array("m2")))
         merge_mean(self.mres, n_before, part.array("mres"), part.n)
         if self.stats.n > np.iinfo(self.support.dtype).max:
             self.support = self.support.astype(np.uint32)
@@ -448,7 +450,9 @@ def detect(acc: Accumulator, spec: GroupSpec, full_scale: float, t: Thresholds,
     level = full_scale / 255.0
     f32 = np.float32
     # Whole-sensor passes, all float32 and in place where possible.
-    std = np.sqrt(acc.stats.m2 * f32(1.0 / n)).reshape(h, w, c)
+    std = acc.stats.m2 * f32(1.0 / n)
+    np.sqrt(std, out=std)
+    std = std.reshape(h, w, c)
     nstd = cv2.medianBlur(std, 3).reshape(h, w, c)
     ratio = std
     ratio += f32(level)
@@ -458,8 +462,9 @@ def detect(acc: Accumulator, spec: GroupSpec, full_scale: float, t: Thresholds,
     sigs = np.empty(c, np.float32)
     for k in range(c):
         meds[k], sigs[k] = _robust(mres[..., k], 0.25 * level)
-    z = mres - meds
-    z /= sigs
+    # per-channel constants tiled along a row: long inner loops instead of a length-c axis
+    z = (acc.mres - np.tile(meds, w)) * np.tile(np.float32(1.0) / sigs, w)
+    z = z.reshape(h, w, c)
     zmin = min(t.z_hot, t.z_dead)
     cand = (np.abs(z) >= f32(zmin)) | (ratio <= f32(t.stuck_ratio))
     idx = np.flatnonzero(cand)  # the only whole-sensor nonzero: few candidates
@@ -487,14 +492,14 @@ def detect(acc: Accumulator, spec: GroupSpec, full_scale: float, t: Thresholds,
     found = [(int(r), int(col), int(k), str(kind), float(sc), int(sp)) for r, col, k, kind, sc, sp
              in zip(rr, cc, kk, kinds[keep], scores[keep], supc[keep], strict=True)]
     if lossy and found:
-        strength = np.abs(mres - meds)
+        strength = [abs(float(mres[r, col, k]) - float(meds[k])) for r, col, k, *_ in found]
         found = _suppress(found, strength)
     np.abs(z, out=z)
-    heat = _heatmap(z.max(axis=2), found, 2 * max(t.z_hot, t.z_dead))
+    heat = _heatmap(z, found, 2 * max(t.z_hot, t.z_dead))
     return found, heat
 
 
-def _suppress(found: list[tuple[int, int, int, str, float, int]], strength: np.ndarray,
+def _suppress(found: list[tuple[int, int, int, str, float, int]], strength: list[float],
               echo: float = 0.6) -> list[tuple[int, int, int, str, float, int]]:
     """JPEG echoes out, strongest first by ``strength`` (|mean residual| in levels, comparable
     across channels): one channel per pixel, nothing next to a stronger defect, nothing
@@ -503,12 +508,11 @@ def _suppress(found: list[tuple[int, int, int, str, float, int]], strength: np.n
     taken: set[tuple[int, int]] = set()
     block_max: dict[tuple[int, int], float] = {}
     kept = []
-    order = sorted(found, key=lambda d: -float(strength[d[0], d[1], d[2]]))
-    for cand in order:
-        r, col, k = cand[0], cand[1], cand[2]
+    order = sorted(zip(strength, found, strict=True), key=lambda sc: -sc[0])
+    for s, cand in order:
+        r, col = cand[0], cand[1]
         if any((r + dr, col + dc) in taken for dr in (-1, 0, 1) for dc in (-1, 0, 1)):
             continue
-        s = float(strength[r, col, k])
         if s < echo * block_max.setdefault((r // 8, col // 8), s):
             continue
         taken.add((r, col))
@@ -516,14 +520,23 @@ def _suppress(found: list[tuple[int, int, int, str, float, int]], strength: np.n
     return kept
 
 
-def _heatmap(zmax: np.ndarray, found: list, cap: float, long_side: int = 512) -> np.ndarray:
-    """Sensor-wide map: per cell the strongest |z| (capped), defects forced to the top."""
-    h, w = zmax.shape
+def _heatmap(zabs: np.ndarray, found: list, cap: float, long_side: int = 512) -> np.ndarray:
+    """Sensor-wide map: per cell the strongest |z| of any channel (capped), defects on top.
+
+    ``zabs`` is (rows, cols, planes); cells and planes are pooled in one reduction over a
+    (cells, cell, cells, cell*planes) view, which is far faster than a max over the short
+    plane axis first.
+    """
+    h, w, c = zabs.shape
     cell = max(1, math.ceil(max(h, w) / long_side))
     hh, ww = math.ceil(h / cell), math.ceil(w / cell)
-    padded = np.zeros((hh * cell, ww * cell), np.float32)
-    padded[:h, :w] = np.minimum(zmax, cap)
-    heat = padded.reshape(hh, cell, ww, cell).max(axis=(1, 3))
+    flat = zabs.reshape(h, w * c)
+    if hh * cell != h or ww * cell != w:
+        padded = np.zeros((hh * cell, ww * cell * c), np.float32)
+        padded[:h, :w * c] = flat
+        flat = padded
+    heat = flat.reshape(hh, cell, ww, cell * c).max(axis=(1, 3))
+    np.minimum(heat, np.float32(cap), out=heat)
     for r, col, *_ in found:
         heat[r // cell, col // cell] = cap
     return heat / np.float32(cap)
