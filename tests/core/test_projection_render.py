@@ -253,6 +253,7 @@ def test_progress_and_cancel():
     cancel.set()
     assert render(image, spec, workers=2, band_rows=10, cancel=cancel) is None
     assert render(image, spec, workers=1, band_rows=10, cancel=cancel) is None
+    assert render(image, spec, workers=2, mode="processes", cancel=cancel) is None
 
 
 def test_sources_wider_than_cv2_allows_are_tiled():
