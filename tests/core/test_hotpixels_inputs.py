@@ -58,7 +58,9 @@ def test_grey_frames_are_one_channel(tmp_path):
         f[33, 44] = 255  # stuck at white: constant
     for i, f in enumerate(crops):
         cv2.imwrite(str(tmp_path / f"g{i:02d}.png"), f)
-    result = analyse([tmp_path], RunOptions(workers=1))
+    # spill=False: chunk statistics travel pickled through the pipe (no tmpfs), as on
+    # systems without /dev/shm
+    result = analyse([tmp_path], RunOptions(workers=1, spill=False))
     got = {(d.x, d.y, d.channel, d.kind) for d in result.defects}
     assert {(30, 20, "L", "hot"), (7, 5, "L", "dead"), (44, 33, "L", "stuck")} <= got
     assert result.frames == 12 and result.source == "image"
