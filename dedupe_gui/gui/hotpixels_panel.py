@@ -11,6 +11,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,9 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QComboBox,
+    QDoubleSpinBox,
     QFileDialog,
     QGridLayout,
     QGroupBox,
@@ -236,6 +239,13 @@ class HotPixelsPanel(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
+        self.z_box = QDoubleSpinBox()
+        self.z_box.setRange(2.0, 100.0)
+        self.z_box.setSingleStep(0.5)
+        self.z_box.setValue(self.options.thresholds.z_hot)
+        self.z_box.setPrefix("z ≥ ")
+        self.z_box.setToolTip("Hot/dead threshold in robust z units (median/MAD); lower finds "
+                              "fainter defects and more false ones")
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.summary = QLabel("Drop a folder of photos from one camera, then Run.")
@@ -249,6 +259,7 @@ class HotPixelsPanel(QWidget):
             row.addWidget(b)
         left.addLayout(row)
         row = QHBoxLayout()
+        row.addWidget(self.z_box)
         row.addWidget(self.run_button)
         row.addWidget(self.cancel_button)
         left.addLayout(row)
@@ -323,6 +334,9 @@ class HotPixelsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(split)
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)  # never quit with a run's thread alive
 
     # ------------------------------------------------------------------ input
 
@@ -381,6 +395,9 @@ class HotPixelsPanel(QWidget):
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.summary.setText("Reading headers…")
+        z = self.z_box.value()
+        self.options = replace(self.options, thresholds=replace(
+            self.options.thresholds, z_hot=z, z_dead=z))
         t = HotPixelsThread(self._run_id, self.paths(), self.options, self)
         t.progress.connect(self._on_progress)
         t.files_skipped.connect(self._on_skipped)
