@@ -117,9 +117,8 @@ class RenderSpec:
                              f"one of {', '.join(INTERPOLATIONS)}")
         if self.width < 1 or self.height < 1:
             raise ValueError(f"bad output size {self.width}x{self.height}")
-        if self.graticule < 0 or (self.graticule and 180 % self.graticule > 1e-9
-                                  and self.graticule < 1):
-            raise ValueError(f"bad graticule spacing {self.graticule}")
+        if self.graticule and not 1 <= self.graticule <= 90:
+            raise ValueError(f"graticule spacing {self.graticule} outside [1, 90] degrees")
 
     @property
     def extent(self) -> tuple[float, float, float, float]:
