@@ -18,6 +18,9 @@ from dedupe_gui.core.results import PairTable
 DEFAULT_THRESHOLD = 88.0
 MIN_SCORE = 60.0
 STAGE1_MAX_DISTANCE = 18
+ONE_D_SHARE = 0.15  # 2-D share of detail energy below which the detail counts as lines
+ONE_D_MIN_CORR = 0.45  # correlation the 2-D remainder of such a pair must reach
+ONE_D_CAP = 70.0  # score cap otherwise (below the threshold, above MIN_SCORE: slider reach)
 COARSE_MIN = 55.0  # half-resolution score below which a candidate is dropped unverified
 PAIR_CHUNK = 4096
 TRIM = 0.03  # share of worst-matching thumbnail pixels left out of the final correlation
@@ -114,7 +117,30 @@ def verify(fa: np.ndarray, fb: np.ndarray, stats_a: tuple[np.ndarray, np.ndarray
     xy = np.einsum("pf,pf->p", x * keep, y)
     xx = np.einsum("pf,pf->p", x * keep, x)
     yy = np.einsum("pf,pf->p", y * keep, y)
-    return np.clip(xy / np.sqrt(xx * yy + 1e-6), 0, 1) * 100
+    score = np.clip(xy / np.sqrt(xx * yy + 1e-6), 0, 1) * 100
+    return np.minimum(score, np.where(_one_dimensional(x, y), ONE_D_CAP, 100.0))
+
+
+def _one_dimensional(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Pairs whose shared detail is (almost) only rows or columns, e.g. a horizon in a
+    featureless sky, and whose 2-D remainder does not agree.
+
+    A line matches any other line at about the same height, and the crop alignments tried
+    make that likely: such a correlation is weak evidence. What is left after removing row
+    and column means must then correlate too.
+    """
+    side = int(round(x.shape[1] ** 0.5))
+
+    def two_d(t: np.ndarray) -> np.ndarray:
+        t = t.reshape(len(t), side, side)
+        return (t - t.mean(axis=2, keepdims=True) - t.mean(axis=1, keepdims=True)
+                + t.mean(axis=(1, 2), keepdims=True)).reshape(len(t), -1)
+
+    rx, ry = two_d(x), two_d(y)
+    ex, ey = (rx * rx).sum(1), (ry * ry).sum(1)
+    share = np.minimum(ex / ((x * x).sum(1) + 1e-6), ey / ((y * y).sum(1) + 1e-6))
+    r2 = (rx * ry).sum(1) / np.sqrt(ex * ey + 1e-6)
+    return (share < ONE_D_SHARE) & (r2 < ONE_D_MIN_CORR)
 
 
 class Matcher:
