@@ -88,6 +88,8 @@ def verify(fa: np.ndarray, fb: np.ndarray, stats_a: tuple[np.ndarray, np.ndarray
     trim = TRIM if trim is None else trim
     p, n_t = len(fa), fp.N_THUMBS
     f = fa.shape[1] // n_t
+    if p == 0:
+        return np.empty(0, np.float32)
     a = fa.reshape(p, n_t, f).astype(np.float32)
     b = fb.reshape(p, n_t, f).astype(np.float32)
     ma, na = stats_a
