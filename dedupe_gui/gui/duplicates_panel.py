@@ -289,9 +289,20 @@ class DuplicatesPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for col, width in enumerate((52, 150, 150, 130, 130)):
-            self.table.setColumnWidth(col, width)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
+        self.table.setColumnWidth(0, self.fontMetrics().horizontalAdvance("Score") + 24)
+        self.table.setColumnWidth(5, self.fontMetrics().horizontalAdvance("kept both") + 16)
+        for col in (3, 4):  # sizes: in the facts table below the pictures; a right-click shows
+            self.table.setColumnHidden(col, True)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        for col, name in ((3, "Left size"), (4, "Right size")):
+            act = QAction(f"Show {name.lower()}", header)
+            act.setCheckable(True)
+            act.toggled.connect(lambda on, c=col: self.table.setColumnHidden(c, not on))
+            header.addAction(act)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
         self.table.installEventFilter(self)
 
@@ -309,13 +320,16 @@ class DuplicatesPanel(QWidget):
         tools_row.addWidget(rules_btn)
         tools_row.addWidget(more)
         tools_row.addStretch(1)
+        tools_row.addWidget(self._tool(self.act_prev, "↑ Previous"))
+        tools_row.addWidget(self._tool(self.act_next, "Next ↓"))
         tools_row.addWidget(self._tool(self.act_help, "?"))
 
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(8, 8, 4, 8)
         lv.setSpacing(6)
-        lv.addWidget(self.folders, 2)
+        self.folders.setMaximumHeight(190)
+        lv.addWidget(self.folders)
         lv.addLayout(scan_row)
         lv.addWidget(self.progress_bar)
         lv.addSpacing(4)
@@ -364,8 +378,7 @@ class DuplicatesPanel(QWidget):
         for btn in self.decision_buttons:
             decide_row.addWidget(btn)
         decide_row.addStretch(1)
-        for act, text in ((self.act_prev, "↑ Previous"), (self.act_next, "Next ↓"),
-                          (self.act_undo, "Undo"), (self.act_redo, "Redo")):
+        for act, text in ((self.act_undo, "Undo"), (self.act_redo, "Redo")):
             decide_row.addWidget(self._tool(act, text))
 
         self.meta_table = MetadataTable()
@@ -384,7 +397,7 @@ class DuplicatesPanel(QWidget):
         split.addWidget(right)
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
-        split.setSizes([420, 900])
+        split.setSizes([480, 900])
         self.splitter = split
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -677,8 +690,9 @@ class DuplicatesPanel(QWidget):
         pairs = self.model.visible_pairs()
         to_review = int(np.count_nonzero(self.model.open_mask()[pairs])) if n else 0
         self.counts_label.setText(
-            f"<b>{n}</b> pairs in <b>{self.group_count()}</b> groups · "
-            f"{to_review} to review · {len(self.model.a)} candidates in all")
+            f"<b>{n}</b> pairs in <b>{self.group_count()}</b> groups · {to_review} to review")
+        self.counts_label.setToolTip(f"{len(self.model.a)} candidate pairs in all; the slider "
+                                     "shows those at least this similar")
 
     # ================================================================ selection, review
     def _current_paths(self) -> tuple[str, str] | None:

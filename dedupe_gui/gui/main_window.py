@@ -49,7 +49,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.sidebar = QListWidget()
         self.sidebar.setIconSize(QSize(24, 24))
-        self.sidebar.setMaximumWidth(170)
+        self.sidebar.setMaximumWidth(150)
         self.stack = QStackedWidget()
         self.panels: list[QWidget] = []
         for title, target in PANELS:

@@ -86,7 +86,7 @@ class RulesDialog(QDialog):
         super().__init__(parent or panel)
         self.panel = panel
         self.setWindowTitle("Mark by rules")
-        self.resize(860, 620)
+        self.resize(900, 700)
         self.groups: list[list[FileRecord]] = panel.rule_groups()
         self.plan: Plan | None = None
         self.report = None
@@ -108,6 +108,11 @@ class RulesDialog(QDialog):
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.itemChanged.connect(self.update_preview)
         self._fill_rules(rules_from_strings(panel.prefs.rules) or None)
+        row_h = self.fontMetrics().height() + 10
+        self.table.verticalHeader().setDefaultSectionSize(row_h)
+        self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height()
+                                    + row_h * self.table.rowCount() + 4)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         up, down = QPushButton("Move up"), QPushButton("Move down")
         up.clicked.connect(lambda: self._move(-1))
         down.clicked.connect(lambda: self._move(1))
@@ -151,6 +156,10 @@ class RulesDialog(QDialog):
         self.preview.setRootIsDecorated(True)
         self.preview.setUniformRowHeights(True)
         self.preview.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.preview.header().setStretchLastSection(False)
+        for col, text in ((1, "keep (reference)"), (2, "1023.99 MB"), (3, "10000×10000")):
+            self.preview.setColumnWidth(col, self.fontMetrics().horizontalAdvance(text) + 24)
+        self.preview.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.progress = QProgressBar()
         self.progress.hide()
 
