@@ -1,12 +1,13 @@
 """Per-picture fingerprints: what the two matching stages need, computed from one small decode.
 
 Stage 1 (candidate search) gets 64-bit pHashes (imagehash's algorithm: 32x32 grey, DCT, the
-8x8 lowest frequencies against their median) of the picture in all 8 dihedral orientations,
-and the same for its central crop, so rotated, mirrored and cropped copies land within a few
-bits of the original without decoding anything twice. Stage 2 (verification) gets small grey
-thumbnails of the picture and of several central crops, from which the matcher computes a
-robust correlation. Everything is stored whatever the scan options: mirror matching is the
-matcher's decision, so a cached fingerprint serves every option.
+8x8 lowest frequencies against their median; computed here because one DCT then yields all 8
+dihedral orientations exactly) of the picture and of its central 85%, in all 8 orientations,
+so rotated, mirrored and cropped copies land within a few bits of the original.
+Stage 2 (verification) gets 7 detail thumbnails, 32x32 bytes each: the whole picture, its
+central 95/90/85/80%, and its central 92% turned by +-2 degrees (a straightened horizon);
+the matcher correlates them. Everything is stored whatever the scan options (mirror matching
+is the matcher's decision), so a cached fingerprint serves every option. About 7.3 KB per file.
 """
 from __future__ import annotations
 
