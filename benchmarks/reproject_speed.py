@@ -7,7 +7,8 @@
    transverse Mercator 2048x1024, bilinear: end-to-end ``render`` (inverse maps + remap, in
    bands on 2 threads) against ``cv2.remap`` alone on precomputed maps, interleaved; plus the
    seed's per-pixel Python loop timed on a few rows and extrapolated.
-2. Live preview: one slider step at preview size (676x678 from a 1440x720 copy).
+2. Live preview: one slider step at preview size (676x678 from a 1440x720 copy), in core
+   and through the real panel (offscreen Qt: slider move to picture shown).
 3. 21600x10800 -> 21600x10800: each case in a fresh subprocess (threads 1 and 2 workers,
    processes with shared memory 2 workers): time and peak RSS (VmHWM, reset after the input
    is built), against input+output bytes.
@@ -148,6 +149,47 @@ def preview_case(reps: int) -> None:
         print(f"  {name:22s} {b * 1e3:7.1f} {m * 1e3:7.1f}")
 
 
+def panel_case(steps: int) -> None:
+    """Slider moves through the real panel (offscreen Qt): request -> picture on screen."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from dedupe_gui.gui.projection_panel import ProjectionPanel
+
+    app = QApplication.instance() or QApplication([])
+    panel = ProjectionPanel()
+    panel.resize(1280, 720)
+    panel.show()
+
+    def wait_for(cond, timeout=20.0):
+        end = time.monotonic() + timeout
+        while not cond() and time.monotonic() < end:
+            app.processEvents()
+            time.sleep(0.001)
+
+    if not EARTH.exists():
+        print("\npanel: skipped (no xplanet earth.jpg)")
+        return
+    panel.add_paths([EARTH])
+    wait_for(lambda: panel.shown_rid > 0)
+    print(f"\npanel preview updates, one slider step each, request to picture (ms; best / "
+          f"median / max of {steps}):")
+    for name in ("transverse-mercator", "oblique-mercator", "orthographic", "mollweide"):
+        panel.proj_combo.setCurrentText(name)
+        wait_for(lambda: panel.shown_rid == panel._rid)
+        slider = panel.pole_lat if name in ("oblique-mercator", "mollweide") else panel.meridian
+        ts = []
+        for i in range(steps):
+            t0 = time.perf_counter()
+            slider.setValue(-60 + (120 * i) // max(1, steps - 1))
+            wait_for(lambda: panel.shown_rid == panel._rid)
+            ts.append(time.perf_counter() - t0)
+        w, h = panel.preview_image.width(), panel.preview_image.height()
+        print(f"  {name:22s} {w}x{h}: {min(ts) * 1e3:6.1f} {statistics.median(ts) * 1e3:6.1f} "
+              f"{max(ts) * 1e3:6.1f}")
+    panel.shutdown()
+
+
 def vm_hwm() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -226,6 +268,7 @@ def main() -> None:
         return
     small_case(args.reps)
     preview_case(max(5, args.reps // 2))
+    panel_case(max(5, args.reps // 2))
     if not args.quick:
         big_cases(args.big_reps)
 

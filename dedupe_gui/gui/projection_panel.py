@@ -41,6 +41,7 @@ from dedupe_gui.core.reproject import RenderSpec, SourceGeometry, default_size
 
 PREVIEW_MAX = (1024, 768)  # preview pixels at most: keeps an update well under 100 ms
 PREVIEW_SOURCE_WIDTH = 1440  # the preview samples a copy this wide: ~2 source px per output px
+PREVIEW_WORKERS = 2
 MAP_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".ppm", ".pgm"}
 
 
@@ -137,7 +138,7 @@ class PreviewThread(QThread):
                 self._pending = None
             try:
                 t0 = time.perf_counter()
-                out = render(image, spec, workers=2)
+                out = render(image, spec, workers=PREVIEW_WORKERS)
                 qimg = to_qimage(out)
                 self.rendered.emit(rid, qimg, (time.perf_counter() - t0) * 1000)
             except Exception as exc:  # noqa: BLE001 - nothing may escape a QThread
