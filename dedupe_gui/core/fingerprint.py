@@ -2,8 +2,9 @@
 
 Stage 1 (candidate search) gets 64-bit pHashes (imagehash's algorithm: 32x32 grey, DCT, the
 8x8 lowest frequencies against their median; computed here because one DCT then yields all 8
-dihedral orientations exactly) of the picture and of its central 85%, in all 8 orientations,
-so rotated, mirrored and cropped copies land within a few bits of the original.
+dihedral orientations exactly) of the picture, of its central 85% and of its central 70%, in
+all 8 orientations, so rotated, mirrored, cropped and corner-watermarked copies land within a
+few bits of the original.
 Stage 2 (verification) gets 7 detail thumbnails, 32x32 bytes each: the whole picture, its
 central 95/90/85/80%, and its central 92% turned by +-2 degrees (a straightened horizon);
 the matcher correlates them. Everything is stored whatever the scan options (mirror matching
@@ -18,11 +19,12 @@ import numpy as np
 
 from dedupe_gui.core.imageio import UnreadableImage, load_reduced
 
-FINGERPRINT_VERSION = 3
+FINGERPRINT_VERSION = 4
 
 N_ORIENT = 8  # o = rot + 4 * mirrored: np.rot90(fliplr(x) if mirrored else x, rot)
 HASH_CROP = 0.85  # the central crop hashed too (a copy cropped by ~15% matches it)
-HASH_WORDS = 2 * N_ORIENT  # [full in 8 orientations, crop in 8 orientations]
+HASH_INNER = 0.7  # the central 70%: clear of corner watermarks, logos and date stamps
+HASH_WORDS = 3 * N_ORIENT  # [full, crop, inner], each in 8 orientations
 THUMB = 32  # side of the verification thumbnails
 # Verification thumbnails: (central crop fraction, rotation in degrees). The first is the
 # whole picture; a copy cropped by f matches the picture's f-crop, a copy straightened by a
@@ -115,7 +117,7 @@ def fingerprint_pixels(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                           interpolation=cv2.INTER_AREA)
     hashes = np.concatenate([
         _phash_words(_square(_central(grey, frac), 32).astype(np.float32))
-        for frac in (1.0, HASH_CROP)])
+        for frac in (1.0, HASH_CROP, HASH_INNER)])
     feats = detail_thumbnails([_central(_rotated(grey, deg), frac) for frac, deg in THUMB_SPEC])
     return hashes, feats.ravel()
 

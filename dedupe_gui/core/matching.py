@@ -2,7 +2,8 @@
 
 Stage 1 (``hamming.pairs_within`` tiles, or the ``hashindex`` MIH index for huge libraries)
 keeps every pair whose pHashes, in the best orientation (4 rotations, 8 with mirror) and
-crop combination (whole/central 85%), are within ``STAGE1_MAX_DISTANCE`` bits.
+crop combination (whole/central 85%), are within ``STAGE1_MAX_DISTANCE`` bits, or whose
+central-70% hashes are within ``INNER_MAX_DISTANCE`` (watermarks and logos in a corner).
 
 Stage 2 scores each candidate from the files' detail thumbnails (high-passed, robustly
 clipped; see ``fingerprint``): the best correlation over the stored alignments (whole vs
@@ -30,6 +31,7 @@ from dedupe_gui.core.results import PairTable
 DEFAULT_THRESHOLD = 88.0  # score at which a pair is reported by default (see above)
 MIN_SCORE = 60.0  # pairs down to this score are kept, so the slider can go lower
 STAGE1_MAX_DISTANCE = 18  # bits; copies measured <= 16 (watermarks), 12-14 (2-degree turns)
+INNER_MAX_DISTANCE = 12  # bits, central-70% hashes only (corner watermarks measured <= 8)
 ONE_D_SHARE = 0.15  # 2-D share of detail energy below which the detail counts as lines
 ONE_D_MIN_CORR = 0.45  # correlation the 2-D remainder of such a pair must reach
 ONE_D_CAP = 70.0  # score cap otherwise (below the threshold, above MIN_SCORE: slider reach)
@@ -173,6 +175,7 @@ class Matcher:
         self._first = 0
         # hamming.pairs_within (tiles), or an MIH index once tiles stop paying (hashindex)
         self._stage1 = CandidateSearch()
+        self._stage1_inner = CandidateSearch()  # its own: a search keeps state about its base
 
     def add(self, batch: FingerprintBatch, first_index: int) -> PairTable:
         """Pairs among the new files and between them and every file added before."""
@@ -200,6 +203,17 @@ class Matcher:
         i, j, dist, k, _ = self._stage1(queries, base, STAGE1_MAX_DISTANCE,
                                          query_start=start)
         orient = np.asarray(words, np.int64)[k] % fp.N_ORIENT
+        # The inner 70% alone: a corner watermark or logo cannot push that hash away.
+        inner = [2 * fp.N_ORIENT + o for o in self._orients]
+        i2, j2, d2, k2, _ = self._stage1_inner(batch.hashes[:, inner],
+                                               self._hashes.array[:, 2 * fp.N_ORIENT],
+                                               INNER_MAX_DISTANCE, query_start=start)
+        if len(i2):
+            i, j = np.concatenate([i, i2]), np.concatenate([j, j2])
+            dist = np.concatenate([dist, d2])
+            orient = np.concatenate([orient, np.asarray(self._orients, np.int64)[k2]])
+            _, first = np.unique(i * (self._hashes.n + 1) + j, return_index=True)
+            i, j, dist, orient = i[first], j[first], dist[first], orient[first]
         gi = i + start
         scores = np.zeros(len(i), np.float32)
         for c0 in range(0, len(i), PAIR_CHUNK):
