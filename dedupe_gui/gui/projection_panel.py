@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtCore import QObject, QSettings, Qt, QThread, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
@@ -217,7 +217,10 @@ class ProjectionPanel(QWidget):
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
+        self._last_dir = ""
+        self._restoring = False
         self._build()
+        self._restore_options()
         self._sync_controls()
 
     # ------------------------------------------------------------ layout
@@ -311,6 +314,51 @@ class ProjectionPanel(QWidget):
             c.currentIndexChanged.connect(self._changed)
         self.lat_limit.valueChanged.connect(self._changed)
         self.transparent.toggled.connect(self._changed)
+        # remembered choices are written when a choice changes (a QSettings write costs
+        # milliseconds: never per slider step)
+        for c in (self.source_combo, self.proj_combo, self.interp_combo, self.graticule_combo):
+            c.currentIndexChanged.connect(self._save_options)
+        self.transparent.toggled.connect(self._save_options)
+        self.lat_limit.editingFinished.connect(self._save_options)
+
+    # ------------------------------------------------------------ remembered choices
+    def _option_widgets(self):
+        return (("projection", self.proj_combo), ("source", self.source_combo),
+                ("interp", self.interp_combo), ("graticule", self.graticule_combo))
+
+    def _restore_options(self) -> None:
+        """The choices of the last session (QSettings group ``projection``)."""
+        q = QSettings()
+        q.beginGroup("projection")
+        self._restoring = True  # restoring one choice must not save the others' defaults
+        try:
+            for key, combo in self._option_widgets():
+                value = q.value(key)
+                if isinstance(value, str) and combo.findText(value) >= 0:
+                    combo.setCurrentText(value)
+            value = q.value("transparent")
+            if value is not None:
+                self.transparent.setChecked(str(value).lower() in ("true", "1"))
+            try:
+                self.lat_limit.setValue(float(q.value("lat_limit", 85.0)))
+            except (TypeError, ValueError):
+                pass
+            self._last_dir = str(q.value("last_dir", "") or "")
+        finally:
+            q.endGroup()
+            self._restoring = False
+
+    def _save_options(self, *_args) -> None:
+        if self._restoring:
+            return
+        q = QSettings()
+        q.beginGroup("projection")
+        for key, combo in self._option_widgets():
+            q.setValue(key, combo.currentText())
+        q.setValue("transparent", self.transparent.isChecked())
+        q.setValue("lat_limit", float(self.lat_limit.value()))
+        q.setValue("last_dir", self._last_dir)
+        q.endGroup()
 
     def _projection_chosen(self) -> None:
         """Each projection starts from its usual pole: the normal aspect, or the pole on the
@@ -388,6 +436,8 @@ class ProjectionPanel(QWidget):
         self.statusMessage.emit("Map projection: drop a world map picture (PNG, JPEG, TIFF)")
 
     def open_map(self, path: Path) -> None:
+        self._last_dir = str(Path(path).parent)
+        self._save_options()
         if self._loader is not None and self._loader.isRunning():
             self._loader.wait()
         self.statusMessage.emit(f"Loading {path.name}…")
@@ -399,7 +449,7 @@ class ProjectionPanel(QWidget):
 
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open a world map", "",
+            self, "Open a world map", self._last_dir,
             "Pictures (" + " ".join(f"*{s}" for s in sorted(MAP_SUFFIXES)) + ")")
         if path:
             self.open_map(Path(path))
@@ -475,7 +525,7 @@ class ProjectionPanel(QWidget):
         if self.image is None:
             return
         stem = self.path.stem if self.path else "map"
-        suggested = f"{stem}-{self.proj_combo.currentText()}.png"
+        suggested = str(Path(self._last_dir or ".") / f"{stem}-{self.proj_combo.currentText()}.png")
         path, _ = QFileDialog.getSaveFileName(self, "Export the re-projected map", suggested,
                                               "PNG (*.png);;JPEG (*.jpg);;TIFF (*.tif)")
         if path:

@@ -85,15 +85,15 @@ def test_slider_moves_are_coalesced_and_the_gui_never_waits(qtbot, panel, world)
     shown = []
     panel.previewUpdated.connect(shown.append)
     longest = 0.0
-    for lat in range(-80, 81, 4):  # 41 moves, as fast as the event loop goes
+    for lat in range(-80, 81, 4):  # 41 moves in a burst, as a fast drag delivers them
         t0 = time.perf_counter()
         panel.pole_lat.setValue(lat)
         longest = max(longest, time.perf_counter() - t0)
-        qtbot.wait(1)
     last = panel._rid
     qtbot.waitUntil(lambda: panel.shown_rid >= last, timeout=10_000)
+    qtbot.wait(50)  # let any late picture arrive before counting
     assert longest < 0.25  # a slider move only posts a request (rendering is on the preview thread)
-    assert len(shown) < 41  # stale requests were dropped, not queued
+    assert len(shown) < 20  # the burst's stale requests were dropped, not queued
     assert "pole at 80, 90" in panel.info.text()
 
 
@@ -139,3 +139,18 @@ def test_a_new_panel_runs_no_thread(qtbot):
     p.show()
     p.resize(900, 500)
     assert p._preview is None and not p.export_button.isEnabled()
+
+
+def test_choices_are_remembered(qtbot):
+    first = ProjectionPanel()
+    qtbot.addWidget(first)
+    first.proj_combo.setCurrentText("mollweide")
+    first.interp_combo.setCurrentText("cubic")
+    first.transparent.setChecked(False)
+    first.shutdown()
+    second = ProjectionPanel()
+    qtbot.addWidget(second)
+    assert second.proj_combo.currentText() == "mollweide"
+    assert second.interp_combo.currentText() == "cubic"
+    assert not second.transparent.isChecked()
+    second.shutdown()
