@@ -435,7 +435,7 @@ class HotPixelsPanel(QWidget):
         self.progress.setRange(0, max(1, p.total))
         self.progress.setValue(p.done)
         text = p.describe("frames" if p.phase.startswith("Analys") else "files")
-        self.progress.setFormat(f"{p.done}/{p.total}")
+        self.progress.setFormat("%v/%m")
         self.summary.setText(text)
         self.statusMessage.emit(text)
 

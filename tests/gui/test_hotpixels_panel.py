@@ -56,9 +56,11 @@ def test_drop_run_click_and_export(panel, frames, qtbot, tmp_path):
                if panel.proxy.index(r, 3).data() == "dead")
     dead = panel.model.defects[panel.proxy.mapToSource(panel.proxy.index(row, 0)).row()]
     rect = panel.table.visualRect(panel.proxy.index(row, 0))
-    with qtbot.waitSignal(panel.zoomReady, timeout=30_000):
-        qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert panel.current_defect() == dead
+    # the zoom of the clicked row (an earlier row's zoom may still arrive first)
+    qtbot.waitUntil(lambda: f"({dead.x}, {dead.y})" in panel.zoom_caption.text(),
+                    timeout=30_000)
     image = panel.zoom.pixmap().toImage()
     assert image.width() == (2 * ZOOM_RADIUS + 1) * ZOOM_SCALE
     centre = image.pixelColor(QPoint(ZOOM_RADIUS * ZOOM_SCALE + ZOOM_SCALE // 2,
@@ -71,8 +73,7 @@ def test_drop_run_click_and_export(panel, frames, qtbot, tmp_path):
     lines = Path(out).read_text().splitlines()
     assert lines[0] == "x,y,channel,kind,score,frames" and len(lines) == len(truth) + 1
     job = panel.repair_copy(tmp_path / "repaired")
-    with qtbot.waitSignal(job.finished, timeout=30_000):
-        pass
+    qtbot.waitUntil(job.isFinished, timeout=30_000)  # it may finish before we could wait
     copies = list((tmp_path / "repaired").iterdir())
     assert len(copies) == 1 and ".repaired" in copies[0].name
     assert sorted(p.name for p in folder.iterdir()) == [f"frame_{i:03d}.tif" for i in range(10)]
@@ -88,3 +89,12 @@ def test_cancel_drops_the_run(panel, frames, qtbot):
     qtbot.wait(50)
     assert panel.result is None  # the cancelled run's late result was not shown
     assert panel.run_button.isEnabled()
+
+
+def test_progress_bar_ends_full(panel, frames, qtbot):
+    folder, _ = frames
+    panel.add_paths([folder])
+    with qtbot.waitSignal(panel.resultReady, timeout=120_000):
+        panel.start()
+    assert panel.progress.value() == panel.progress.maximum() == 10
+    assert panel.progress.text() == "10/10"
