@@ -19,7 +19,7 @@ import numpy as np
 
 from dedupe_gui.core.imageio import UnreadableImage, load_reduced
 
-FINGERPRINT_VERSION = 4
+FINGERPRINT_VERSION = 5
 
 N_ORIENT = 8  # o = rot + 4 * mirrored: np.rot90(fliplr(x) if mirrored else x, rot)
 HASH_CROP = 0.85  # the central crop hashed too (a copy cropped by ~15% matches it)

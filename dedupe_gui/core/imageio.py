@@ -1,8 +1,10 @@
 """Decoding pictures small and fast, as they are displayed, or saying clearly why not.
 
-The scan's speed budget is about one reduced JPEG decode per file, so the JPEG path asks
-libjpeg for DCT scaling (``Image.draft``: 1/2, 1/4 or 1/8 while decoding, grey straight from
-the luma channel) and reads the EXIF orientation from the header Pillow has already parsed.
+The scan's speed budget is about one reduced JPEG decode per file, so the JPEG path is the
+decode floor's own call: OpenCV's libjpeg-turbo with DCT scaling (1/2, 1/4 or 1/8 while
+decoding, grey straight from the luma channel), while size, bomb check and EXIF orientation
+come from the header Pillow parses (microseconds). A JPEG that does not end in its EOI
+marker goes to Pillow instead, which tells a truncated file from trailing bytes.
 Other formats decode fully and are shrunk at once. Sizes are checked from the header before
 any pixel is allocated (decompression bombs), and the format is taken from the content, not
 the extension (a PNG named .jpg still decodes).
@@ -14,6 +16,7 @@ import re
 import warnings
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
@@ -120,6 +123,42 @@ def _shrink(im: Image.Image, min_side: int) -> Image.Image:
     return im.reduce(k) if k >= 2 else im
 
 
+_CV_REDUCED = ((8, cv2.IMREAD_REDUCED_GRAYSCALE_8), (4, cv2.IMREAD_REDUCED_GRAYSCALE_4),
+               (2, cv2.IMREAD_REDUCED_GRAYSCALE_2), (1, cv2.IMREAD_GRAYSCALE))
+
+
+def _jpeg_reduced(path: str, w: int, h: int, min_side: int) -> Image.Image | None:
+    """The JPEG decoded by OpenCV's libjpeg-turbo with DCT scaling (the decode floor's own
+    call), grey, not yet oriented; None when the file does not end in an EOI marker (then
+    Pillow decodes it and tells a truncated file from trailing garbage)."""
+    data = np.fromfile(path, np.uint8)  # imdecode: also works for non-ASCII paths on Windows
+    if b"\xff\xd9" not in data[-64:].tobytes():
+        return None
+    factor, flag = next((k, f) for k, f in _CV_REDUCED if min(w, h) // k >= min_side or k == 1)
+    px = cv2.imdecode(data, flag | cv2.IMREAD_IGNORE_ORIENTATION)
+    if px is None or px.ndim != 2 or abs(px.shape[1] * factor - w) > factor:
+        return None
+    return _shrink(Image.fromarray(px, "L"), min_side)
+
+
+def _pil_load(im: Image.Image, fmt: str, min_side: int) -> Image.Image:
+    """Pillow's decode (JPEG at a reduced scale too), failures turned into reasons."""
+    if fmt == "JPEG":
+        w, h = im.size
+        scale = max(1, min_side) / min(w, h)
+        im.draft("L", (max(1, int(w * scale + 0.999)), max(1, int(h * scale + 0.999))))
+    try:
+        im.load()
+    except OSError as exc:
+        msg = str(exc)
+        if "truncated" in msg or "broken data stream" in msg or "end of file" in msg:
+            raise UnreadableImage(f"truncated {fmt}") from None
+        raise UnreadableImage(f"corrupt {fmt}: {msg}") from None
+    except (SyntaxError, ValueError, EOFError) as exc:
+        raise UnreadableImage(f"corrupt {fmt}: {exc}") from None
+    return im
+
+
 def _open_pil(path: str, min_side: int) -> Decoded:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -148,19 +187,9 @@ def _open_pil(path: str, min_side: int) -> Decoded:
             orientation = int(im.getexif().get(0x0112, 1) or 1)
         except Exception:  # noqa: BLE001 - a broken EXIF block must not lose the picture
             orientation = 1
-        if fmt == "JPEG":
-            scale = max(1, min_side) / min(w, h)
-            im.draft("L", (max(1, int(w * scale + 0.999)), max(1, int(h * scale + 0.999))))
-        try:
-            im.load()
-        except OSError as exc:
-            msg = str(exc)
-            if "truncated" in msg or "broken data stream" in msg or "end of file" in msg:
-                raise UnreadableImage(f"truncated {fmt}") from None
-            raise UnreadableImage(f"corrupt {fmt}: {msg}") from None
-        except (SyntaxError, ValueError, EOFError) as exc:
-            raise UnreadableImage(f"corrupt {fmt}: {exc}") from None
-        small = _shrink(_to_grey(im), min_side)
+        small = _jpeg_reduced(path, w, h, min_side) if fmt == "JPEG" else None
+        if small is None:
+            small = _shrink(_to_grey(_pil_load(im, fmt, min_side)), min_side)
     if orientation in _ORIENT:
         small = small.transpose(_ORIENT[orientation])
         if orientation >= 5:

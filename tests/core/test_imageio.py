@@ -135,3 +135,28 @@ def test_heic_and_raw_without_their_extras_say_what_to_install(tmp_path):
         assert reason(raw) == imageio.RAW_MISSING
     else:
         reason(raw)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_matches_pillow(tmp_path, orientation):
+    from PIL import ImageOps
+
+    stored = Image.fromarray(cv2.cvtColor(photo(7, 640, 400), cv2.COLOR_BGR2RGB))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / f"o{orientation}.jpg"
+    stored.save(path, "JPEG", quality=92, exif=exif.tobytes())
+    with Image.open(path) as im:
+        want = np.asarray(ImageOps.exif_transpose(im).convert("L"))
+    dec = load_reduced(str(path))
+    assert (dec.width, dec.height) == (want.shape[1], want.shape[0])
+    assert corr(dec.pixels, want) > 0.97
+
+
+def test_jpeg_with_data_after_its_end_still_decodes(tmp_path):
+    path = save(tmp_path / "padded.jpg", photo(8, 640, 480))
+    with open(path, "ab") as f:
+        f.write(b"\0" * 5000 + b"camera maker trailer")
+    dec = load_reduced(path)
+    assert (dec.width, dec.height, dec.format) == (640, 480, "JPEG")
+    assert corr(dec.pixels, cv2.cvtColor(photo(8, 640, 480), cv2.COLOR_BGR2GRAY)) > 0.97
