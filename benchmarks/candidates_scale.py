@@ -31,11 +31,15 @@ def flip_bits(codes: np.ndarray, flips: np.ndarray, rng: np.random.Generator) ->
     out = codes.copy()
     if codes.size == 0:
         return out
-    # random distinct positions: argsort of random keys, first k columns per row
-    pos = np.argsort(rng.random((codes.size, 64)), axis=1)[:, :max(1, int(flips.max()))]
-    for c in range(pos.shape[1]):
-        on = flips > c
-        out[on] ^= np.uint64(1) << pos[on, c].astype(np.uint64)
+    k = max(1, int(flips.max()))
+    for s in range(0, codes.size, 100_000):  # in slices: small temporaries at 5M codes
+        # random distinct positions: argsort of random keys, first k columns per row
+        pos = np.argsort(rng.random((min(100_000, codes.size - s), 64)), axis=1)[:, :k]
+        f = flips[s:s + pos.shape[0]]
+        part = out[s:s + pos.shape[0]]
+        for c in range(k):
+            on = f > c
+            part[on] ^= np.uint64(1) << pos[on, c].astype(np.uint64)
     return out
 
 
