@@ -5,10 +5,11 @@ Stage 1 (candidate search) gets 64-bit pHashes (imagehash's algorithm: 32x32 gre
 dihedral orientations exactly) of the picture, of its central 85% and of its central 70%, in
 all 8 orientations, so rotated, mirrored, cropped and corner-watermarked copies land within a
 few bits of the original.
-Stage 2 (verification) gets 7 detail thumbnails, 32x32 bytes each: the whole picture, its
-central 95/90/85/80%, and its central 92% turned by +-2 degrees (a straightened horizon);
-the matcher correlates them. Everything is stored whatever the scan options (mirror matching
-is the matcher's decision), so a cached fingerprint serves every option. About 7.3 KB per file.
+Stage 2 (verification) gets 9 detail thumbnails, 32x32 bytes each: the whole picture, its
+central 95/90/85/80%, its central 92% turned by +-2 degrees and its central 95% turned by
++-1 degree (a straightened horizon); the matcher correlates them. Everything is stored
+whatever the scan options (mirror matching is the matcher's decision), so a cached
+fingerprint serves every option. About 9.4 KB per file.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from dedupe_gui.core.imageio import UnreadableImage, load_reduced
 
-FINGERPRINT_VERSION = 5
+FINGERPRINT_VERSION = 6
 
 N_ORIENT = 8  # o = rot + 4 * mirrored: np.rot90(fliplr(x) if mirrored else x, rot)
 HASH_CROP = 0.85  # the central crop hashed too (a copy cropped by ~15% matches it)
@@ -31,7 +32,7 @@ THUMB = 32  # side of the verification thumbnails
 # couple of degrees (and so cropped a little) matches a rotated crop. The set is closed
 # under the 8 orientations (+-angle), so orienting a thumbnail stack stays meaningful.
 THUMB_SPEC = ((1.0, 0.0), (0.95, 0.0), (0.9, 0.0), (0.85, 0.0), (0.8, 0.0),
-              (0.92, 2.0), (0.92, -2.0))
+              (0.92, 2.0), (0.92, -2.0), (0.95, 1.0), (0.95, -1.0))
 N_THUMBS = len(THUMB_SPEC)
 FEATURES = N_THUMBS * THUMB * THUMB
 DECODE_MIN_SIDE = 128  # reduced decode: 4x the thumbnail side, so crops/rotations resample well

@@ -7,7 +7,7 @@ central-70% hashes are within ``INNER_MAX_DISTANCE`` (watermarks and logos in a 
 
 Stage 2 scores each candidate from the files' detail thumbnails (high-passed, robustly
 clipped; see ``fingerprint``): the best correlation over the stored alignments (whole vs
-whole, central crops of 95..80%, 2-degree straightenings), first at half resolution (most
+whole, central crops of 95..80%, 1- and 2-degree straightenings), first at half resolution (most
 candidates stop there, cheaply), then at full resolution with the worst ``TRIM`` share of
 pixels left out (a watermark or date stamp). Pairs whose detail is only lines must agree in
 2-D too. The score is 100 x that correlation: 100 = same detail everywhere.
