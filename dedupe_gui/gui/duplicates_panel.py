@@ -251,8 +251,8 @@ class DuplicatesPanel(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_scan)
-        self.progress_bar = ProgressStrip()
-        self.progress_bar.hide()
+        self.progress_bar = ProgressStrip()  # always in the layout: showing it re-lays out
+        self.progress_bar.set_range(0, 1)
         for w in (self.scan_button, self.cancel_button):
             w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         scan_row = QHBoxLayout()
@@ -317,8 +317,28 @@ class DuplicatesPanel(QWidget):
                     self.act_export_json):
             menu.addAction(act)
         more.setMenu(menu)
+        options = QToolButton()
+        options.setText("Options")
+        options.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        options.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        omenu = QMenu(options)
+        self.act_permanent = omenu.addAction("Delete permanently instead of using the trash")
+        self.act_permanent.setCheckable(True)
+        self.act_permanent.setChecked(self.prefs.permanent_delete)
+        self.act_permanent.toggled.connect(self.set_permanent_delete)
+        self.act_keep_rel = omenu.addAction("Keep the folder structure when moving")
+        self.act_keep_rel.setCheckable(True)
+        self.act_keep_rel.setChecked(self.prefs.keep_relative_paths)
+        self.act_keep_rel.toggled.connect(lambda on: self._set_pref("keep_relative_paths", on))
+        self.act_hidden = omenu.addAction("Include hidden files and folders")
+        self.act_hidden.setCheckable(True)
+        self.act_hidden.setChecked(self.prefs.include_hidden)
+        self.act_hidden.toggled.connect(lambda on: self._set_pref("include_hidden", on))
+        omenu.addAction("Folder for moves…", self.choose_move_destination)
+        options.setMenu(omenu)
         tools_row.addWidget(rules_btn)
         tools_row.addWidget(more)
+        tools_row.addWidget(options)
         tools_row.addStretch(1)
         tools_row.addWidget(self._tool(self.act_prev, "↑ Previous"))
         tools_row.addWidget(self._tool(self.act_next, "Next ↓"))
@@ -499,6 +519,39 @@ class DuplicatesPanel(QWidget):
         self.settings.save_duplicates(self.prefs)
         self._refresh_actions_config()
 
+    def _set_pref(self, name: str, value) -> None:
+        setattr(self.prefs, name, value)
+        self.settings.save_duplicates(self.prefs)
+
+    def set_permanent_delete(self, on: bool, confirmed: bool = False) -> bool:
+        """Switch permanent delete; switching it on asks first (``confirmed`` skips that)."""
+        if on and not self.prefs.permanent_delete and not confirmed:
+            answer = QMessageBox.warning(
+                self, "Delete permanently",
+                "Files you remove will be deleted for good instead of going to the trash; "
+                "Undo cannot bring them back. Switch on?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel)
+            if answer != QMessageBox.StandardButton.Yes:
+                self.act_permanent.blockSignals(True)
+                self.act_permanent.setChecked(False)
+                self.act_permanent.blockSignals(False)
+                return False
+        self._set_pref("permanent_delete", on)
+        self.act_permanent.blockSignals(True)
+        self.act_permanent.setChecked(on)
+        self.act_permanent.blockSignals(False)
+        self._refresh_actions_config()
+        self._report("Permanent delete is ON: removed files skip the trash" if on
+                     else "Removed files go to the trash")
+        return True
+
+    def choose_move_destination(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder for moves",
+                                                  self.prefs.move_destination)
+        if folder:
+            self._set_pref("move_destination", folder)
+
     # ================================================================ scanning
     def start_scan(self, roots: list[Path] | None = None) -> int:
         """Start a scan of the listed folders; returns its id (0 = nothing to scan)."""
@@ -518,7 +571,8 @@ class DuplicatesPanel(QWidget):
         self._redo.clear()
         self.model.begin_streaming()
         self.compare.clear("Pairs appear here while the scan runs")
-        self.meta_table.show_meta(None, None)
+        if self.meta_table.item(0, 0) is not None:
+            self.meta_table.show_meta(None, None)
         options = ScanOptions(excludes=tuple(self.prefs.excludes),
                               include_hidden=self.prefs.include_hidden)
         thread = ScanThread(self._scan_id, roots, options)
@@ -534,7 +588,6 @@ class DuplicatesPanel(QWidget):
         self.scan_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress_bar.set_range(0, 0)
-        self.progress_bar.show()
         self.statusMessage.emit("Scanning…")
         thread.start()
         return self._scan_id
@@ -611,7 +664,7 @@ class DuplicatesPanel(QWidget):
             f"{len(result.skipped)} skipped, {result.seconds:.1f} s")
         self._reselect(current)
         self._update_counts()
-        self.save_session()
+        self._save_timer.start()  # soon, in its own event-loop turn (keeps each gap short)
 
     def _on_failed(self, scan_id: int, message: str) -> None:
         if scan_id == self._scan_id:
@@ -625,7 +678,8 @@ class DuplicatesPanel(QWidget):
             self._old_threads.append(self._thread)
             self._thread = None
         self._keep_partial = 0
-        self.progress_bar.hide()
+        self.progress_bar.set_range(0, 1)
+        self.progress_bar.set_value(0)
         self.scan_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
 

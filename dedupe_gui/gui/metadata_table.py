@@ -34,6 +34,10 @@ class MetadataTable(QTableWidget):
         self.better: dict[str, str] = {}
 
     def show_meta(self, left: ImageMeta | None, right: ImageMeta | None) -> None:
+        if left is None and right is None:
+            self.better = {}
+            self.clearContents()
+            return
         self.better = better(left, right) if left is not None and right is not None else {}
         bold = QFont(self.font())
         bold.setBold(True)

@@ -27,6 +27,8 @@ class ProgressStrip(QWidget):
         return QSize(100, 6)
 
     def set_range(self, low: int, high: int) -> None:
+        if max(0, high - low) == self._max:
+            return
         self._max = max(0, high - low)
         if self._max == 0 and self.isVisible():
             self._timer.start()

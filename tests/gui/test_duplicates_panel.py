@@ -236,3 +236,67 @@ def test_settings_remember_folders_references_and_excludes(qtbot, tmp_path):
 def test_model_never_filters_rows_in_python(panel):
     # the visible rows are the sorted prefix: row k is pair k
     assert np.all(panel.model.visible_pairs() == np.arange(panel.model.rowCount()))
+
+
+def reactivate(panel, qtbot) -> None:
+    """After a dialog, the panel's window is active again (as when the user clicks it)."""
+    panel.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is panel)
+    panel.table.setFocus()
+
+
+def answer_box(qtbot, button, seen: list[str]) -> None:
+    """Answer the next message box with ``button`` (as a user would), recording its text."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QMessageBox
+
+    def poll():
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            seen.append(box.text())
+            box.button(button).click()
+        else:
+            QTimer.singleShot(20, poll)
+
+    QTimer.singleShot(20, poll)
+
+
+def test_permanent_delete_needs_the_setting_and_a_confirmation_naming_the_count(panel, qtbot,
+                                                                                tmp_path):
+    from PySide6.QtWidgets import QMessageBox
+
+    seen: list[str] = []
+    answer_box(qtbot, QMessageBox.StandardButton.Yes, seen)
+    assert panel.set_permanent_delete(True)
+    assert panel.prefs.permanent_delete and panel.actions.permanent_delete
+    reactivate(panel, qtbot)
+    left, right = panel.sides()
+    answer_box(qtbot, QMessageBox.StandardButton.Cancel, seen)
+    QTest.keyClick(panel.table, Qt.Key.Key_A)
+    qtbot.waitUntil(lambda: len(seen) == 2)
+    assert "Permanently delete 1 file?" in seen[1]
+    assert os.path.exists(right.path)  # cancelled: nothing happened
+    reactivate(panel, qtbot)
+    answer_box(qtbot, QMessageBox.StandardButton.Yes, seen)
+    QTest.keyClick(panel.table, Qt.Key.Key_A)
+    assert not os.path.exists(right.path) and trash_files(tmp_path) == []  # gone, not trashed
+    assert panel.model.gone[panel.model.file_index(right.path)] == "deleted"
+    assert not panel._undo  # nothing claims to be undoable
+
+
+def test_where_trash_cannot_be_restored_the_user_is_told_before(panel, qtbot, tmp_path):
+    from PySide6.QtWidgets import QMessageBox
+
+    panel.actions.can_restore_trash = False  # as on macOS and Windows
+    panel._update_buttons()
+    assert panel.trash_note.isVisible() and "cannot bring back" in panel.trash_note.text()
+    seen: list[str] = []
+    answer_box(qtbot, QMessageBox.StandardButton.No, seen)
+    left, right = panel.sides()
+    QTest.keyClick(panel.table, Qt.Key.Key_A)
+    assert seen and "cannot bring back" in seen[0]
+    assert os.path.exists(right.path)
+    reactivate(panel, qtbot)
+    answer_box(qtbot, QMessageBox.StandardButton.Yes, seen)
+    QTest.keyClick(panel.table, Qt.Key.Key_A)
+    assert not os.path.exists(right.path) and trash_files(tmp_path) == [Path(right.path).name]
