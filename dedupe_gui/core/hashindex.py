@@ -27,6 +27,7 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import combinations
 
 import numpy as np
@@ -46,6 +47,7 @@ def _empty() -> Pairs:
     return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int16)
 
 
+@lru_cache(maxsize=4096)
 def _volume(bits: int, sub: int) -> int:
     """How many values lie within Hamming distance ``sub`` of a ``bits``-bit value."""
     return sum(math.comb(bits, k) for k in range(sub + 1)) if sub >= 0 else 0
@@ -93,7 +95,7 @@ def plan(n: int, radius: int, n_query: int | None = None) -> Plan:
     if not 0 <= radius <= 64:
         raise ValueError(f"radius must be within 0..64, got {radius}")
     best: Plan | None = None
-    for m in range(1, 65):
+    for m in range(1, min(64, radius + 1) + 1):  # more blocks than radius + 1 would be idle
         subs = _subs_for(m, radius)
         for bits in range(1, min(MAX_BLOCK_BITS, 64 // m) + 1):
             used = sum(1 for s in subs if s >= 0)
@@ -424,6 +426,7 @@ class CandidateSearch:
         self._rows = 0  # base rows in the index
         self._kb = 0
         self._ends = np.empty(0, np.uint64)
+        self._decisions: dict[tuple[int, int, int, int], bool] = {}
         self.used_index = 0  # calls answered with the index (for tests and benchmarks)
 
     def want_index(self, n_query: int, kq: int, n_base: int, kb: int, radius: int) -> bool:
@@ -431,8 +434,13 @@ class CandidateSearch:
             return self.force == "index"
         if n_base < MIN_INDEX_ROWS:
             return False
-        layout = plan(n_base * kb, radius, n_query * kq)
-        return layout.cost < 0.5 * TILE_COST * n_query * kq * n_base * kb
+        # decided again when the library has grown by a quarter or the batch size changes:
+        # the planner costs milliseconds, a matcher calls this for every chunk of files
+        key = (n_query * kq, kb, radius, int(4 * math.log2(n_base)))
+        if key not in self._decisions:
+            layout = plan(n_base * kb, radius, n_query * kq)
+            self._decisions[key] = layout.cost < 0.5 * TILE_COST * n_query * kq * n_base * kb
+        return self._decisions[key]
 
     def __call__(self, queries: np.ndarray, base: np.ndarray, max_dist: int, *,
                  query_start: int | None = None, **_tiles_options):
