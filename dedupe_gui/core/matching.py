@@ -65,8 +65,11 @@ def coarse(features: np.ndarray) -> np.ndarray:
     """Features at half the side (2x2 means), for a cheap first look at each candidate."""
     side = fp.THUMB
     t = features.reshape(len(features), fp.N_THUMBS, side // 2, 2, side // 2, 2)
-    return np.rint(t.mean(axis=(3, 5), dtype=np.float32)).astype(np.uint8).reshape(
-        len(features), -1)
+    total = t[:, :, :, 0, :, 0].astype(np.uint16)
+    total += t[:, :, :, 1, :, 0]
+    total += t[:, :, :, 0, :, 1]
+    total += t[:, :, :, 1, :, 1]
+    return ((total + 2) >> 2).astype(np.uint8).reshape(len(features), -1)
 
 
 def thumb_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
