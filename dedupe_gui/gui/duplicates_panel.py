@@ -466,6 +466,13 @@ class DuplicatesPanel(QWidget):
         self._old_threads.clear()
         for thread in list(self._group_threads):
             thread.wait()
+        # A cancelled scan's pool lets its workers finish their chunk in the background;
+        # at exit, wait for them (briefly) so no orphan outlives the window.
+        import multiprocessing
+
+        for child in multiprocessing.active_children():
+            if child.pid in self._reniced:
+                child.join(timeout=5)
         if self.loader.isRunning():
             self.loader.stop()
         if self._actions is not None:  # releases the journal lock for the next instance
