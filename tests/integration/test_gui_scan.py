@@ -12,6 +12,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from dedupe_gui.core.results import FileRecord, PairRecord
 from dedupe_gui.gui.main_window import MainWindow
 from tests.gui.images import make_library
 
@@ -140,7 +141,7 @@ def test_event_loop_never_stalls_during_a_real_scan(window, qtbot, many_pictures
 
 def test_cancelled_scan_keeps_partial_results_and_drops_late_ones(window, qtbot, tmp_path):
     lib = tmp_path / "lib"
-    make_library(lib, 12, 6, size=(800, 600))
+    files, _ = make_library(lib, 12, 6, size=(800, 600))
     panel = window.current_panel
     panel.add_paths([lib])
     first = panel.start_scan()
@@ -148,7 +149,14 @@ def test_cancelled_scan_keeps_partial_results_and_drops_late_ones(window, qtbot,
     assert not panel.scanning and panel.scan_button.isEnabled()
     second = panel.start_scan()
     assert second == first + 1
+    # A late batch of the cancelled scan (its queued signal arriving now) is dropped: two
+    # different pictures that the real scan never pairs.
+    x, y = (FileRecord(str(p), p.stat().st_size, p.stat().st_mtime_ns, 800, 600)
+            for p in (lib / "a" / "img_0010.jpg", lib / "a" / "img_0011.jpg"))
+    panel._on_pairs(first, [PairRecord(x, y, 99.9, 0)])
+    assert panel.model.find_pair(x.path, y.path) is None
     qtbot.waitUntil(lambda: panel._result is not None, timeout=SCAN_TIMEOUT_MS)
     assert not panel._result.cancelled
+    assert panel.model.find_pair(x.path, y.path) is None
     assert panel.model.rowCount() == panel.model.count_at(panel.threshold) >= 6
     qtbot.waitUntil(lambda: not panel._old_threads, timeout=SCAN_TIMEOUT_MS)
