@@ -28,8 +28,10 @@ lint: $(VENV)/.installed-test
 test: lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q $(PYTEST_ARGS)
 
+# make bench [CORPUS=dir] [SCALE=dir]: corpora from the shared bench generators
 bench: $(VENV)/.installed-test
-	$(PY) benchmarks/run_all.py
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/run_all.py $(if $(CORPUS),--corpus $(CORPUS)) \
+	  $(if $(SCALE),--scale $(SCALE))
 
 # The frozen one-folder bundle (PyInstaller): dist/dedupe-gui/{dedupe-gui,dedupe}. Rebuilt
 # only when a source, an icon, the spec or pyproject.toml changed.
