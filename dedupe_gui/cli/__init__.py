@@ -17,7 +17,9 @@ COMMANDS = ("scan", "hotpixels", "reproject")
 def build_parser() -> argparse.ArgumentParser:
     from dedupe_gui import __version__
 
-    parser = argparse.ArgumentParser(prog="dedupe", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="dedupe", description="The dedupe-gui engine, headless: duplicate photos, "
+        "hot pixels, map re-projection.")
     parser.add_argument("--version", action="version", version=f"dedupe {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMANDS:
