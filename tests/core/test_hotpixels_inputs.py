@@ -29,7 +29,6 @@ def test_raw_without_rawpy_is_skipped_with_the_extra_named(tmp_path, monkeypatch
 
 
 def test_broken_raw_is_skipped_with_a_reason(tmp_path):
-    pytest.importorskip("rawpy", reason="the raw extra is optional")
     raw = tmp_path / "IMG_0002.CR2"
     raw.write_bytes(b"not a raw file at all" * 10)
     with pytest.raises(UnreadableFrame, match="RAW"):
