@@ -69,7 +69,8 @@ def connect(address: str, timeout: float = 10.0, min_workers: int = 1) -> Cluste
     try:
         from distributed import Client
     except ImportError as exc:
-        raise ClusterError(f"--cluster needs Dask distributed, which is not installed: "
+        raise ClusterError(f"scanning on a Dask cluster needs Dask distributed, which is "
+                           f"not installed: "
                            f"{INSTALL_HINT}") from exc
     try:
         client = Client(address, timeout=timeout, set_as_default=False)

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QMenu,
     QMessageBox,
@@ -314,6 +315,9 @@ class DuplicatesPanel(DecisionsMixin, QWidget):
         self.act_hidden.setChecked(self.prefs.include_hidden)
         self.act_hidden.toggled.connect(lambda on: self._set_pref("include_hidden", on))
         omenu.addAction("Folder for moves…", self.choose_move_destination)
+        omenu.addSeparator()
+        self.act_cluster = omenu.addAction("Scan on a Dask cluster…", self.choose_cluster_address)
+        self._update_cluster_action()
         options.setMenu(omenu)
         tools_row.addWidget(rules_btn)
         tools_row.addWidget(more)
@@ -538,6 +542,35 @@ class DuplicatesPanel(DecisionsMixin, QWidget):
         if folder:
             self._set_pref("move_destination", folder)
 
+    def choose_cluster_address(self) -> None:
+        address, ok = QInputDialog.getText(
+            self, "Scan on a Dask cluster",
+            "Address of the Dask scheduler, e.g. tcp://192.168.1.20:8786\n"
+            "(leave empty to scan on this computer). The cluster's workers read the pictures\n"
+            "themselves: the folders must be on storage they mount at the same path.",
+            text=self.prefs.cluster_address)
+        if ok:
+            self.set_cluster_address(address)
+
+    def set_cluster_address(self, address: str) -> None:
+        """Where the next scans fingerprint: a Dask scheduler address, or "" = this computer."""
+        address = address.strip()
+        self._set_pref("cluster_address", address)
+        self._update_cluster_action()
+        self._report(f"Scans run on the Dask cluster at {address}" if address
+                     else "Scans run on this computer")
+
+    def _update_cluster_action(self) -> None:
+        address = self.prefs.cluster_address
+        self.act_cluster.setText(f"Scan on a Dask cluster… ({address})" if address
+                                 else "Scan on a Dask cluster…")
+
+    def _where(self) -> str:
+        """" on the cluster at …" while the running scan uses one (for the status line)."""
+        thread = self._thread
+        address = thread.cluster_address if thread is not None else ""
+        return f" on the cluster at {address}" if address else ""
+
     # ================================================================ scanning
     def start_scan(self, roots: list[Path] | None = None) -> int:
         """Start a scan of the listed folders; returns its id (0 = nothing to scan)."""
@@ -561,7 +594,8 @@ class DuplicatesPanel(DecisionsMixin, QWidget):
             self.meta_table.show_meta(None, None)
         options = ScanOptions(excludes=tuple(self.prefs.excludes),
                               include_hidden=self.prefs.include_hidden)
-        thread = ScanThread(self._scan_id, roots, options)
+        thread = ScanThread(self._scan_id, roots, options,
+                            cluster_address=self.prefs.cluster_address)
         thread.started_scan.connect(self._on_started)
         thread.pairs_found.connect(self._on_pairs)
         thread.progress.connect(self._on_progress)
@@ -574,7 +608,9 @@ class DuplicatesPanel(DecisionsMixin, QWidget):
         self.scan_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress_bar.set_range(0, 0)
-        self.statusMessage.emit("Scanning…")
+        self.statusMessage.emit(
+            f"Connecting to the Dask cluster at {thread.cluster_address}…"
+            if thread.cluster_address else "Scanning…")
         thread.start()
         return self._scan_id
 
@@ -608,7 +644,7 @@ class DuplicatesPanel(DecisionsMixin, QWidget):
     def _on_started(self, scan_id: int, total: int) -> None:
         if self._live(scan_id):
             self.progress_bar.set_range(0, max(1, total))
-            self.statusMessage.emit(f"Scanning {total} files…")
+            self.statusMessage.emit(f"Scanning {total} files{self._where()}…")
 
     def _on_pairs(self, scan_id: int, pairs) -> None:
         if not self._live(scan_id):
@@ -627,7 +663,7 @@ class DuplicatesPanel(DecisionsMixin, QWidget):
             self.progress_bar.set_range(0, max(1, progress.total))
             self.progress_bar.set_value(progress.done)
             extra = f", {self._skipped} skipped" if self._skipped else ""
-            self.statusMessage.emit(progress.describe() + extra)
+            self.statusMessage.emit(progress.describe() + extra + self._where())
 
     def _on_skipped(self, scan_id: int, items) -> None:
         if self._live(scan_id):
@@ -643,11 +679,12 @@ class DuplicatesPanel(DecisionsMixin, QWidget):
         self._apply_not_duplicate_marks()
         if self.prefs.threshold is None and result.threshold:
             self.slider.setValue(round(result.threshold * SLIDER_STEPS))
+        where = self._where()
         self._finish_scan_ui()
         what = "Cancelled" if result.cancelled else "Done"
         self.statusMessage.emit(
             f"{what}: {len(result.files)} pictures, {len(result.pairs)} candidate pairs, "
-            f"{len(result.skipped)} skipped, {result.seconds:.1f} s")
+            f"{len(result.skipped)} skipped, {result.seconds:.1f} s{where}")
         self._reselect(current)
         self._update_counts()
         self._save_timer.start()  # soon, in its own event-loop turn (keeps each gap short)

@@ -7,6 +7,10 @@ time (~100 ms) so a flood of pairs costs the GUI one model insert per batch, pro
 out at most ~10 times a second, and every signal carries the scan id so the panel drops the
 late results of a cancelled scan. Every exception is caught in ``run()``: one escaping a
 QThread would end the thread silently, and the user would wait forever.
+
+With a cluster address the thread also connects to the Dask scheduler (in ``run()``: importing
+Dask and connecting take seconds, never on the GUI thread), checks that the workers see the
+folders, hands the cluster's executor to the scan and closes the connection at the end.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from dedupe_gui.core.results import FileSkipped, PairsFound, ScanFinished, ScanS
 BATCH_SECONDS = 0.1
 PROGRESS_SECONDS = 0.1
 BACKGROUND_NICE = 10  # niceness of the scan's worker processes
+CLUSTER_TIMEOUT = 10.0  # seconds to reach a Dask scheduler and find a worker
 
 
 def renice_workers(done: set[int]) -> None:
@@ -51,6 +56,36 @@ def renice_workers(done: set[int]) -> None:
 ScanFunction = Callable[..., Iterator[object]]
 
 
+def open_cluster(address: str, roots: Sequence[Path], options: object,
+                 timeout: float = CLUSTER_TIMEOUT) -> tuple[object | None, str]:
+    """Connect to the Dask scheduler at ``address`` and check that its workers see ``roots``:
+    (Cluster, "") or (None, the message for the user). Raises nothing: it runs in the scan
+    thread, where an escaping exception would end the thread silently."""
+    from dedupe_gui.core.cluster import ClusterError, connect
+
+    def explain(exc: BaseException) -> str:
+        if isinstance(exc, ClusterError):
+            message = f"Cluster: {exc}"
+        else:
+            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            message = f"Cluster: cannot use {address!r}: {detail}"
+        return message
+
+    try:
+        cluster = connect(address, timeout=timeout)
+    except Exception as exc:  # noqa: BLE001 - ClusterError, or e.g. a malformed address
+        return None, explain(exc)
+    try:
+        cluster.check_paths(str(r) for r in roots)
+    except Exception as exc:  # noqa: BLE001 - ClusterError, or the connection dropped
+        cluster.close()
+        return None, explain(exc)
+    # Enough chunks in flight to keep every worker thread busy (the local pool's rule).
+    if getattr(options, "max_in_flight", 1) is None:
+        options.max_in_flight = 2 * max(1, cluster.threads)  # type: ignore[attr-defined]
+    return cluster, ""
+
+
 def _default_scan() -> ScanFunction:
     from dedupe_gui.core.scan import scan
 
@@ -68,11 +103,14 @@ class ScanThread(QThread):
     failed = Signal(int, str)  # scan id, message
 
     def __init__(self, scan_id: int, roots: Sequence[Path], options: object,
-                 scan_fn: ScanFunction | None = None, parent=None) -> None:
+                 scan_fn: ScanFunction | None = None, parent=None,
+                 cluster_address: str = "", cluster_timeout: float = CLUSTER_TIMEOUT) -> None:
         super().__init__(parent)
         self.scan_id = scan_id
         self.roots = list(roots)
         self.options = options
+        self.cluster_address = cluster_address.strip()
+        self.cluster_timeout = cluster_timeout
         self._scan_fn = scan_fn
         self._cancel = threading.Event()
 
@@ -101,9 +139,18 @@ class ScanThread(QThread):
                 skipped = []
             last_flush = time.monotonic()
 
+        cluster = None
         try:
+            extra: dict[str, object] = {}
+            if self.cluster_address:
+                cluster, message = open_cluster(self.cluster_address, self.roots, self.options,
+                                                self.cluster_timeout)
+                if cluster is None:
+                    self.failed.emit(sid, message)
+                    return
+                extra["executor"] = cluster.executor
             scan_fn = self._scan_fn or _default_scan()
-            for event in scan_fn(self.roots, self.options, cancel=self._cancel):
+            for event in scan_fn(self.roots, self.options, cancel=self._cancel, **extra):
                 now = time.monotonic()
                 if isinstance(event, PairsFound):
                     pairs.extend(event.pairs)
@@ -131,3 +178,9 @@ class ScanThread(QThread):
             flush()
             detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
             self.failed.emit(sid, f"Scan failed: {detail}")
+        finally:
+            if cluster is not None:
+                try:
+                    cluster.close()
+                except Exception:  # noqa: BLE001, S110 - closing a lost connection
+                    pass

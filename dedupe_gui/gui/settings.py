@@ -11,6 +11,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+# Bumped only when a stored value must be converted: a new key whose default means "as
+# before" (duplicates/cluster_address: "" = this computer) needs no migration.
 SETTINGS_VERSION = 1
 
 
@@ -34,6 +36,7 @@ class DuplicateSettings:
     move_destination: str = ""
     keep_relative_paths: bool = True
     rules: list[str] = field(default_factory=list)  # rule names, in order, for the dialog
+    cluster_address: str = ""  # Dask scheduler (tcp://host:port); "" = scan on this computer
 
 
 def _bool(value: object, default: bool) -> bool:
@@ -83,6 +86,7 @@ class Settings:
             move_destination=str(q.value("duplicates/move_destination", "") or ""),
             keep_relative_paths=_bool(q.value("duplicates/keep_relative_paths"), True),
             rules=_list(q.value("duplicates/rules")),
+            cluster_address=str(q.value("duplicates/cluster_address", "") or "").strip(),
         )
 
     def save_duplicates(self, s: DuplicateSettings) -> None:
@@ -96,6 +100,7 @@ class Settings:
         q.setValue("duplicates/move_destination", s.move_destination)
         q.setValue("duplicates/keep_relative_paths", bool(s.keep_relative_paths))
         q.setValue("duplicates/rules", list(s.rules))
+        q.setValue("duplicates/cluster_address", s.cluster_address.strip())
         # No sync() here: QSettings writes in the background and at exit; a sync is a
         # file write on the GUI thread (measured ~20-50 ms on a busy disk).
 
