@@ -68,6 +68,9 @@ def main() -> int:
         if not args.pick and fa.width != fb.width and row is None:
             row = r
     panel.select_row(row or 0)
+    from PySide6.QtWidgets import QAbstractItemView  # the picked row mid-list, not cut at the edge
+
+    panel.table.scrollTo(m.index(row or 0, 0), QAbstractItemView.ScrollHint.PositionAtCenter)
     wait(lambda: all(p.pixmap is not None for p in panel.compare.panes)
          and panel.meta_table.item(0, 1) is not None)
     if args.zoom:

@@ -4,18 +4,12 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import (
-    QLabel,
-    QListWidget,
-    QMainWindow,
-    QSplitter,
-    QStackedWidget,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QStackedWidget, QWidget
 
 from dedupe_gui.gui.panels import PANELS
+from dedupe_gui.gui.sidebar import ToolSidebar
 
 
 class _MissingPanel(QLabel):
@@ -47,9 +41,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("Dedupe")
         self.setAcceptDrops(True)
-        self.sidebar = QListWidget()
-        self.sidebar.setIconSize(QSize(24, 24))
-        self.sidebar.setMaximumWidth(150)
+        self.sidebar = ToolSidebar()
         self.stack = QStackedWidget()
         self.panels: list[QWidget] = []
         for title, target in PANELS:
@@ -59,16 +51,16 @@ class MainWindow(QMainWindow):
                 signal.connect(self.statusBar().showMessage)
             self.panels.append(panel)
             self.stack.addWidget(panel)
-            self.sidebar.addItem(title)
+            self.sidebar.add_tool(title)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.sidebar.setCurrentRow(0)
-        split = QSplitter()
-        split.addWidget(self.sidebar)
-        split.addWidget(self.stack)
-        split.setStretchFactor(0, 0)
-        split.setStretchFactor(1, 1)
-        split.setSizes([self.sidebar.maximumWidth(), 1100])
-        self.setCentralWidget(split)
+        central = QWidget()
+        row = QHBoxLayout(central)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(self.sidebar)
+        row.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
         self.statusBar().showMessage("Drop folders here, or use Add folder")
         self.resize(1280, 800)
 
