@@ -5,6 +5,8 @@ import argparse
 import os
 import sys
 
+from dedupe_gui.cli._output import report_missing, write_text
+
 HELP = "find hot, stuck and dead sensor pixels from many photos (or dark frames) of one camera"
 
 
@@ -22,20 +24,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="fraction of frames that must show a hot/dead pixel (default 0.4)")
 
 
-def _emit(target: str, text: str) -> None:
-    if target == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        with open(target, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
 
 
 def run(args: argparse.Namespace) -> int:
-    missing = [p for p in args.paths if not os.path.exists(p)]
-    for p in missing:
-        print(f"dedupe hotpixels: no such file or folder: {p}", file=sys.stderr)
-    if missing:
+    if report_missing("hotpixels", args.paths):
         return 2
     if args.format and not args.out:
         print("dedupe hotpixels: --format needs --out FILE", file=sys.stderr)
@@ -77,9 +69,9 @@ def run(args: argparse.Namespace) -> int:
           f"{result.frames} frames, {kinds['hot']} hot, {kinds['stuck']} stuck, "
           f"{kinds['dead']} dead ({result.seconds:.1f} s)", file=sys.stderr)
     if args.json:
-        _emit(args.json, export.to_json(result) + "\n")
+        write_text(args.json, export.to_json(result) + "\n")
     if args.format:
-        _emit(args.out, export.FORMATS[args.format](result))
+        write_text(args.out, export.FORMATS[args.format](result))
     if not args.json and not args.format:
         for d in result.defects:
             print(f"{d.x}\t{d.y}\t{d.channel}\t{d.kind}\t{d.score:.1f}\t{d.frames}")

@@ -6,6 +6,8 @@ import os
 import sys
 import time
 
+from dedupe_gui.cli._output import report_missing, write_text
+
 HELP = "find duplicate and near-duplicate pictures under folders"
 
 
@@ -83,13 +85,6 @@ def result_dict(result, threshold: float) -> dict:
     }
 
 
-def _write(target: str, text: str) -> None:
-    if target == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        with open(target, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
 
 
 def _csv_text(doc: dict) -> str:
@@ -105,10 +100,7 @@ def _csv_text(doc: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    missing = [p for p in args.paths if not os.path.exists(p)]
-    if missing:
-        for p in missing:
-            print(f"dedupe scan: no such file or folder: {p}", file=sys.stderr)
+    if report_missing("scan", args.paths):
         return 2
     if args.threshold is not None and not 0 <= args.threshold <= 100:
         print("dedupe scan: --threshold must be between 0 and 100", file=sys.stderr)
@@ -164,9 +156,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         import json
 
-        _write(args.json, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+        write_text(args.json, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
     if args.csv:
-        _write(args.csv, _csv_text(doc))
+        write_text(args.csv, _csv_text(doc))
     if args.json != "-" and args.csv != "-":
         print(f"{doc['files']} pictures in {doc['seconds']:.1f} s: {len(doc['pairs'])} pairs "
               f"in {len(doc['groups'])} groups at score >= {threshold:g}, "
