@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import resource
 import subprocess
@@ -70,15 +69,13 @@ def _decode_chunk(paths: list[str]) -> int:
 
 def one(mode: str, folder: Path, workers: int, n: int) -> dict:
     """One measurement in this process; the pool's children report their peak RSS."""
-    from dedupe_gui.core.hotpixels import RunOptions, analyse
+    from dedupe_gui.core.hotpixels import RunOptions, analyse, chunk_plan
     from dedupe_gui.core.parallel import chunked, run_chunks
 
     files = sorted(str(p) for p in folder.glob("frame_*.jpg"))[:n]
     start = time.perf_counter()
     if mode == "decode":
-        opts = RunOptions(workers=workers)
-        per_chunk = max(1, min(255, opts.frame_budget // (W * H * 3),
-                               math.ceil(len(files) / (2 * workers))))
+        per_chunk, _ = chunk_plan(len(files), workers, W * H * 3, RunOptions().frame_budget)
         done = sum(r.result or 0 for r in run_chunks(_decode_chunk, chunked(files, per_chunk),
                                                      workers=workers,
                                                      max_in_flight=workers + 1))

@@ -67,20 +67,22 @@ def chan_merge(into: PixelStats, part: PixelStats) -> PixelStats:
         into.mean[...] = part.mean
         into.m2[...] = part.m2
         return into
+    import cv2  # fused element-wise ops: 5 passes over a band instead of numpy's 7
+
     na, nb = into.n, part.n
     n = na + nb
-    dt = into.mean.dtype.type
-    wb, wab = dt(nb / n), dt(na * nb / n)
+    wb, wab = nb / n, na * nb / n
     ma, m2a = into.mean.reshape(-1), into.m2.reshape(-1)
     mb, m2b = part.mean.reshape(-1), part.m2.reshape(-1)
+    d = np.empty(min(ma.size, _BAND_VALUES), ma.dtype)
     for lo in range(0, ma.size, _BAND_VALUES):
         hi = min(ma.size, lo + _BAND_VALUES)
-        d = mb[lo:hi] - ma[lo:hi]
-        m2a[lo:hi] += m2b[lo:hi]
-        ma[lo:hi] += d * wb
-        d *= d
-        d *= wab
-        m2a[lo:hi] += d
+        db, a, a2 = d[:hi - lo], ma[lo:hi], m2a[lo:hi]
+        cv2.subtract(mb[lo:hi], a, dst=db)
+        cv2.add(a2, m2b[lo:hi], dst=a2)
+        cv2.scaleAdd(db, wb, a, dst=a)  # mean_a + d*nb/n
+        cv2.multiply(db, db, dst=db, scale=wab)
+        cv2.add(a2, db, dst=a2)  # + d*d*na*nb/n
     into.n = n
     return into
 
@@ -92,10 +94,10 @@ def merge_mean(into: np.ndarray, n_into: int, part: np.ndarray, n_part: int) -> 
     if n_into == 0:
         into[...] = part
         return
-    w = into.dtype.type(n_part / (n_into + n_part))
+    import cv2
+
+    w = n_part / (n_into + n_part)
     a, b = into.reshape(-1), part.reshape(-1)
     for lo in range(0, a.size, _BAND_VALUES):
         hi = min(a.size, lo + _BAND_VALUES)
-        d = b[lo:hi] - a[lo:hi]
-        d *= w
-        a[lo:hi] += d
+        cv2.addWeighted(a[lo:hi], 1.0 - w, b[lo:hi], w, 0.0, dst=a[lo:hi])
