@@ -36,7 +36,11 @@ ONE_D_SHARE = 0.15  # 2-D share of detail energy below which the detail counts a
 ONE_D_MIN_CORR = 0.45  # correlation the 2-D remainder of such a pair must reach
 ONE_D_CAP = 70.0  # score cap otherwise (below the threshold, above MIN_SCORE: slider reach)
 COARSE_MIN = 55.0  # half-resolution score below which a candidate is dropped unverified
-PAIR_CHUNK = 4096  # candidate pairs verified per vectorised step (bounded memory)
+PAIR_CHUNK = 1 << 17  # candidate pairs per half-resolution step (~50 MB of temporaries)
+FINE_CHUNK = 512  # pairs per full-resolution step (its temporaries stay in cache)
+STATS_CHUNK = 256  # files per step of ``thumb_stats`` (their float copies stay in cache)
+GROUP_CHUNK = 1 << 12  # pairs per step of ``_dots_by_owner`` (~40 MB gathered at most)
+MIN_GROUP = 4  # mean pairs per file below which grouping costs more Python than it saves
 TRIM = 0.03  # share of worst-matching thumbnail pixels left out of the final correlation
 
 
@@ -74,11 +78,20 @@ def coarse(features: np.ndarray) -> np.ndarray:
 
 def thumb_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per file and thumbnail: mean and centred norm of the stored values, so a pair's
-    correlation needs only one dot product of the raw bytes."""
-    t = features.reshape(len(features), fp.N_THUMBS, -1).astype(np.float32)
-    mean = t.mean(axis=2)
-    norm = np.sqrt(np.maximum((t * t).sum(axis=2) - t.shape[2] * mean * mean, 0.0)) + 1e-3
-    return mean.astype(np.float32), norm.astype(np.float32)
+    correlation needs only one dot product of the raw bytes. In slices of files: a whole
+    rescan at once would otherwise make float copies of every feature (~180 MB for 5k)."""
+    n = len(features)
+    mean = np.empty((n, fp.N_THUMBS), np.float32)
+    norm = np.empty((n, fp.N_THUMBS), np.float32)
+    for s in range(0, n, STATS_CHUNK):
+        t = features[s:s + STATS_CHUNK].reshape(-1, fp.N_THUMBS,
+                                                features.shape[1] // fp.N_THUMBS)
+        t = t.astype(np.float32)
+        m = t.mean(axis=2)
+        mean[s:s + STATS_CHUNK] = m
+        norm[s:s + STATS_CHUNK] = np.sqrt(np.maximum((t * t).sum(axis=2)
+                                                     - t.shape[2] * m * m, 0.0)) + 1e-3
+    return mean, norm
 
 
 def _oriented_first(t: np.ndarray, orient: np.ndarray, inverse: bool) -> np.ndarray:
@@ -92,30 +105,71 @@ def _oriented_first(t: np.ndarray, orient: np.ndarray, inverse: bool) -> np.ndar
     return out
 
 
-def verify(fa: np.ndarray, fb: np.ndarray, stats_a: tuple[np.ndarray, np.ndarray],
-           stats_b: tuple[np.ndarray, np.ndarray], orient: np.ndarray,
-           trim: float | None = None) -> np.ndarray:
-    """Scores 0-100 of pairs: rows of features of a and b, their thumb_stats, and the
-    orientation taking a onto b.
+def _dots_by_owner(thumbs: np.ndarray, owner: np.ndarray, partner: np.ndarray,
+                   orient: np.ndarray, inverse: bool) -> np.ndarray:
+    """(P, n_thumbs) float32: every thumbnail of file ``owner[p]`` . the whole-picture
+    thumbnail of file ``partner[p]`` in the owner's frame (``orient``, ``inverse``: as in
+    ``_oriented_first``).
+
+    Pairs are grouped by owner so each file's thumbnails are converted to float and
+    multiplied once with all its partners' vectors (one small product per file), instead of
+    being copied and converted once per pair: that copy dominated a rescan (~45 candidates
+    per file). Per (pair, thumbnail) it is the same contiguous float32 reduction over f as
+    the per-pair einsum, hence the same sums bit for bit (pinned by
+    ``tests/core/test_matching.py`` against the per-pair form).
+    """
+    n_t = fp.N_THUMBS
+    f = thumbs.shape[1] // n_t
+    # Products of bytes are integers <= 255**2; while f of them sum below 2**24 every float32
+    # sum is exact in any order, so a BLAS product (faster, any order) gives the same bits.
+    exact = f * 255 ** 2 < 2 ** 24  # the half-resolution pass (f = 256)
+    out = np.empty((len(owner), n_t), np.float32)
+    order = np.argsort(owner, kind="stable")
+    for c0 in range(0, len(order), GROUP_CHUNK):
+        sel = order[c0:c0 + GROUP_CHUNK]  # pairs of consecutive owners
+        vecs = _oriented_first(thumbs[partner[sel], None, :f], orient[sel], inverse)
+        vecs = vecs.astype(np.float32)
+        owners, starts = np.unique(owner[sel], return_index=True)
+        if len(owners) * MIN_GROUP > len(sel):  # few pairs per file: one step, per pair
+            # bytes cast to float32 in einsum's own buffers (8192 values: whole rows of f),
+            # not in a full float copy: the same sums, 3x faster
+            mats = thumbs[owner[sel]].reshape(len(sel), n_t, f)
+            out[sel] = np.einsum("pcf,pf->pc", mats, vecs, dtype=np.float32, casting="unsafe")
+            continue
+        mats = thumbs[owners].reshape(len(owners), n_t, f).astype(np.float32)
+        res = np.empty((len(sel), n_t), np.float32)
+        ends = [*starts[1:].tolist(), len(sel)]
+        for g, (s, e) in enumerate(zip(starts.tolist(), ends, strict=True)):
+            if exact:
+                np.matmul(vecs[s:e], mats[g].T, out=res[s:e])
+            else:
+                np.einsum("cf,pf->pc", mats[g], vecs[s:e], out=res[s:e])
+        out[sel] = res
+    return out
+
+
+def verify(feats: np.ndarray, stats: tuple[np.ndarray, np.ndarray], qa: np.ndarray,
+           qb: np.ndarray, orient: np.ndarray, trim: float | None = None) -> np.ndarray:
+    """Scores 0-100 of the pairs (qa[p], qb[p]): rows of ``feats`` (uint8 features, full or
+    ``coarse``), its ``thumb_stats``, and the orientation taking a onto b.
 
     The score is the best correlation of detail thumbnails over the alignments stored
     (a cropped/straightened vs b whole, a whole vs b cropped/straightened), recomputed for
     the winner without its worst TRIM share of pixels (a watermark, a date stamp).
+    Only the whole-picture thumbnails and the winners are gathered per pair; the products
+    with all thumbnails are grouped per file (``_dots_by_owner``).
     """
     trim = TRIM if trim is None else trim
-    p, n_t = len(fa), fp.N_THUMBS
-    f = fa.shape[1] // n_t
+    p, n_t = len(qa), fp.N_THUMBS
     if p == 0:
         return np.empty(0, np.float32)
-    a = fa.reshape(p, n_t, f).astype(np.float32)
-    b = fb.reshape(p, n_t, f).astype(np.float32)
-    ma, na = stats_a
-    mb, nb = stats_b
-    b0 = _oriented_first(b, orient, inverse=True)  # b whole, in a's frame
-    a0 = _oriented_first(a, orient, inverse=False)  # a whole, in b's frame
+    f = feats.shape[1] // n_t
+    mean, norm = stats
+    ma, na, mb, nb = mean[qa], norm[qa], mean[qb], norm[qb]
+    # a's thumbnails vs b whole (in a's frame), a whole (in b's frame) vs b's thumbnails;
     # sum((x - mx)(y - my)) = x.y - f * mx * my
-    s1 = (np.einsum("pcf,pf->pc", a, b0) - f * ma * mb[:, :1]) / (na * nb[:, :1])
-    s2 = (np.einsum("pf,pcf->pc", a0, b) - f * ma[:, :1] * mb) / (na[:, :1] * nb)
+    s1 = (_dots_by_owner(feats, qa, qb, orient, True) - f * ma * mb[:, :1]) / (na * nb[:, :1])
+    s2 = (_dots_by_owner(feats, qb, qa, orient, False) - f * ma[:, :1] * mb) / (na[:, :1] * nb)
     s12 = np.concatenate([s1, s2], axis=1)
     k = s12.argmax(axis=1)
     rows = np.arange(p)
@@ -123,8 +177,11 @@ def verify(fa: np.ndarray, fb: np.ndarray, stats_a: tuple[np.ndarray, np.ndarray
         return np.clip(s12[rows, k], 0, 1) * 100
     first = k < n_t
     ca, cb = np.where(first, k, 0), np.where(first, 0, k - n_t)
-    x = np.where(first[:, None], a[rows, ca], a0)
-    y = np.where(first[:, None], b0, b[rows, cb])
+    t = feats.reshape(len(feats), n_t, f)
+    b0 = _oriented_first(t[qb, :1], orient, inverse=True)  # b whole, in a's frame
+    a0 = _oriented_first(t[qa, :1], orient, inverse=False)  # a whole, in b's frame
+    x = np.where(first[:, None], t[qa, ca], a0).astype(np.float32)
+    y = np.where(first[:, None], b0, t[qb, cb]).astype(np.float32)
     x -= ma[rows, ca, None]
     x *= (np.sqrt(f) / na[rows, ca])[:, None]
     y -= mb[rows, cb, None]
@@ -133,11 +190,16 @@ def verify(fa: np.ndarray, fb: np.ndarray, stats_a: tuple[np.ndarray, np.ndarray
     drop = max(1, int(f * trim))
     cut = np.partition(res, f - drop, axis=1)[:, f - drop, None]
     keep = res <= cut
-    xy = np.einsum("pf,pf->p", x * keep, y)
-    xx = np.einsum("pf,pf->p", x * keep, x)
+    xk = x * keep
+    xy = np.einsum("pf,pf->p", xk, y)
+    xx = np.einsum("pf,pf->p", xk, x)
     yy = np.einsum("pf,pf->p", y * keep, y)
     score = np.clip(xy / np.sqrt(xx * yy + 1e-6), 0, 1) * 100
-    return np.minimum(score, np.where(_one_dimensional(x, y), ONE_D_CAP, 100.0))
+    capped = np.nonzero(score > ONE_D_CAP)[0]  # the cap cannot lower the others
+    if len(capped):
+        cap = np.where(_one_dimensional(x[capped], y[capped]), ONE_D_CAP, 100.0)
+        score[capped] = np.minimum(score[capped], cap)
+    return score
 
 
 def _one_dimensional(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -219,24 +281,15 @@ class Matcher:
             i, j, dist, orient = i[first], j[first], dist[first], orient[first]
         gi = i + start
         scores = np.zeros(len(i), np.float32)
+        small = (self._coarse.array, (self._cmean.array, self._cnorm.array))
+        full = (self._feats.array, (self._mean.array, self._norm.array))
         for c0 in range(0, len(i), PAIR_CHUNK):
             c = np.arange(c0, min(len(i), c0 + PAIR_CHUNK))
-            c = c[self._score(c, gi, j, orient, scores, coarse_pass=True) >= COARSE_MIN]
-            self._score(c, gi, j, orient, scores, coarse_pass=False)
+            # half resolution first: most candidates fail there, cheaply
+            c = c[verify(*small, gi[c], j[c], orient[c], trim=0.0) >= COARSE_MIN]
+            for f0 in range(0, len(c), FINE_CHUNK):  # (P, f) temporaries stay in cache
+                cf = c[f0:f0 + FINE_CHUNK]
+                scores[cf] = verify(*full, gi[cf], j[cf], orient[cf])
         keep = scores >= MIN_SCORE
         off = self._first
         return PairTable.build(j[keep] + off, gi[keep] + off, scores[keep], dist[keep])
-
-    def _score(self, rows: np.ndarray, qa: np.ndarray, qb: np.ndarray, orient: np.ndarray,
-               out: np.ndarray, coarse_pass: bool) -> np.ndarray:
-        """Verify candidate ``rows`` (at half resolution first: most fail there, cheaply)."""
-        if coarse_pass:
-            feats, mean, norm = self._coarse.array, self._cmean.array, self._cnorm.array
-        else:
-            feats, mean, norm = self._feats.array, self._mean.array, self._norm.array
-        a, b = qa[rows], qb[rows]
-        s = verify(feats[a], feats[b], (mean[a], norm[a]), (mean[b], norm[b]), orient[rows],
-                   trim=0.0 if coarse_pass else TRIM)
-        if not coarse_pass:
-            out[rows] = s
-        return s

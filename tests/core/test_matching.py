@@ -142,3 +142,64 @@ def test_flat_pictures_with_the_same_watermark_do_not_pair(tmp_path):
 def test_threshold_constants_are_sane():
     assert 0 < MIN_SCORE < DEFAULT_THRESHOLD < 100
     assert matching.STAGE1_MAX_DISTANCE < 32
+
+
+def per_pair_verify(fa, fb, stats_a, stats_b, orient, trim):
+    """The original per-pair form of ``matching.verify`` (every pair's thumbnails copied and
+    converted): the oracle the grouped form must equal bit for bit."""
+    p, n_t = len(fa), matching.fp.N_THUMBS
+    f = fa.shape[1] // n_t
+    a = fa.reshape(p, n_t, f).astype(np.float32)
+    b = fb.reshape(p, n_t, f).astype(np.float32)
+    (ma, na), (mb, nb) = stats_a, stats_b
+    b0 = matching._oriented_first(b, orient, inverse=True)
+    a0 = matching._oriented_first(a, orient, inverse=False)
+    s1 = (np.einsum("pcf,pf->pc", a, b0) - f * ma * mb[:, :1]) / (na * nb[:, :1])
+    s2 = (np.einsum("pf,pcf->pc", a0, b) - f * ma[:, :1] * mb) / (na[:, :1] * nb)
+    s12 = np.concatenate([s1, s2], axis=1)
+    k = s12.argmax(axis=1)
+    rows = np.arange(p)
+    if trim <= 0:
+        return np.clip(s12[rows, k], 0, 1) * 100
+    first = k < n_t
+    ca, cb = np.where(first, k, 0), np.where(first, 0, k - n_t)
+    x = np.where(first[:, None], a[rows, ca], a0)
+    y = np.where(first[:, None], b0, b[rows, cb])
+    x -= ma[rows, ca, None]
+    x *= (np.sqrt(f) / na[rows, ca])[:, None]
+    y -= mb[rows, cb, None]
+    y *= (np.sqrt(f) / nb[rows, cb])[:, None]
+    res = (x - y) ** 2
+    drop = max(1, int(f * trim))
+    cut = np.partition(res, f - drop, axis=1)[:, f - drop, None]
+    keep = res <= cut
+    xy = np.einsum("pf,pf->p", x * keep, y)
+    xx = np.einsum("pf,pf->p", x * keep, x)
+    yy = np.einsum("pf,pf->p", y * keep, y)
+    score = np.clip(xy / np.sqrt(xx * yy + 1e-6), 0, 1) * 100
+    return np.minimum(score, np.where(matching._one_dimensional(x, y), matching.ONE_D_CAP, 100.0))
+
+
+def test_grouped_verify_equals_the_per_pair_form(library):
+    """Scores are bit-identical to the per-pair computation, at half and full resolution,
+    whether pairs are grouped per file (many partners) or done one by one (few)."""
+    _, _, batch = library
+    full = batch.features
+    small = matching.coarse(full)
+    n = len(full)
+    rng = np.random.default_rng(3)
+    qa, qb = (x.ravel() for x in np.triu_indices(n, 1))  # ~n/2 partners per file: grouped
+    one_each = rng.permutation(n)  # one pair per owner: the per-pair step
+    for a, b in ((qa, qb), (np.arange(n), one_each)):
+        orient = rng.integers(0, matching.fp.N_ORIENT, len(a))
+        for feats, trim in ((small, 0.0), (full, matching.TRIM)):
+            mean, norm = matching.thumb_stats(feats)
+            got = matching.verify(feats, (mean, norm), a, b, orient, trim=trim)
+            want = per_pair_verify(feats[a], feats[b], (mean[a], norm[a]), (mean[b], norm[b]),
+                                   orient, trim)
+            assert got.shape == want.shape and np.array_equal(got, want.astype(np.float32))
+            assert np.ptp(got) > 10  # real spread: copies high, strangers low
+            low = np.nonzero(got < matching.ONE_D_CAP)[0]  # a step where no score is capped
+            assert len(low) and np.array_equal(
+                matching.verify(feats, (mean, norm), a[low], b[low], orient[low], trim=trim),
+                got[low])
