@@ -9,6 +9,7 @@ import os
 import signal
 import struct
 import threading
+import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -240,8 +241,13 @@ def test_cancel_keeps_partial_results(tmp_path):
     cancel = threading.Event()
     seen = 0
     result = None
+
+    def paced(paths):  # Progress comes at most every 0.1 s: the scan must outlast that
+        time.sleep(0.03)
+        return fingerprint_files(paths)
+
     for event in scan([root], ScanOptions(use_cache=False, chunk_size=2, max_in_flight=2),
-                      executor=ThreadPoolExecutor(1), cancel=cancel):
+                      executor=ThreadPoolExecutor(1), cancel=cancel, worker=paced):
         if isinstance(event, Progress):
             seen = event.done
             if seen >= 4:
