@@ -10,8 +10,6 @@ pair's rank, which scipy computes in compiled code.
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import minimum_spanning_tree
 
 
 def prefix_group_counts(n_files: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -40,6 +38,9 @@ def prefix_group_counts(n_files: int, a: np.ndarray, b: np.ndarray) -> np.ndarra
     keep[first_edge] = True
     keep &= real
     rows, cols, ranks = lo[keep], hi[keep], idx[keep] + 1.0  # weight 0 would mean "no edge"
+    from scipy.sparse import coo_matrix  # on first use: ~0.5 s to import
+    from scipy.sparse.csgraph import minimum_spanning_tree
+
     forest = minimum_spanning_tree(coo_matrix((ranks, (rows, cols)), shape=(n_files, n_files)))
     merged = np.bincount(forest.data.astype(np.int64) - 1, minlength=n)
     out[1:] = np.cumsum(touched) - np.cumsum(merged)

@@ -2,14 +2,13 @@
 
 The pair table is sorted by score, so a threshold selects a prefix; the groups of that prefix
 are recomputed on every slider move. Union-find in Python costs ~0.1 s per 100k pairs; the
-components are computed instead by scipy's compiled graph routine (scipy is already required
-by imagehash), in about a millisecond for 100k pairs.
+components are computed instead by SciPy's compiled graph routine, in about a millisecond for
+100k pairs. SciPy is imported on first use: it costs ~0.5 s at start-up, which a CLI run or
+the window should not pay before it needs groups.
 """
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from dedupe_gui.core.results import PairTable
 
@@ -20,6 +19,9 @@ def component_labels(n_files: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.empty(0, np.int32)
     a = np.asarray(a, np.int32)
     b = np.asarray(b, np.int32)
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(a.shape[0], np.int8), (a, b)), shape=(n_files, n_files))
     _, labels = connected_components(graph, directed=False)
     return labels.astype(np.int32, copy=False)
