@@ -41,10 +41,11 @@ class ReviewPaneMixin:
         view_row.addSpacing(12)
         for act in (self.act_fit, self.act_100, self.act_swap, self.act_heat):
             view_row.addWidget(self._tool(act))
-        flicker = QToolButton()
+        self.flicker_button = flicker = QToolButton()
         flicker.setText("Flicker (hold F)")
         flicker.setToolTip("Hold F (or this button) to see the other picture in place")
         flicker.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        flicker.setEnabled(False)
         flicker.pressed.connect(lambda: self.compare.set_flicker(True))
         flicker.released.connect(lambda: self.compare.set_flicker(False))
         view_row.addWidget(flicker)
@@ -220,10 +221,10 @@ class ReviewPaneMixin:
                     self.act_reveal_left, self.act_reveal_right, self.act_heat, self.act_fit,
                     self.act_100):
             act.setEnabled(has)
+        self.flicker_button.setEnabled(has)
         self.act_undo.setEnabled(bool(self._undo) or bool(
             self._actions is not None and self._actions.can_undo))
         self.act_redo.setEnabled(bool(self._redo))
-        self.act_undo.setText("Undo" if not self._undo else "Undo")
         if self._undo:
             self.act_undo.setToolTip(f"Undo {self._undo[-1].label} (Ctrl+Z)")
         if self._redo:
