@@ -25,8 +25,11 @@ def drop_urls(window, paths: list[Path]) -> tuple[QDragEnterEvent, QDropEvent]:
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     pos = QPointF(400, 300)
     offered = Qt.DropAction.CopyAction | Qt.DropAction.MoveAction
-    enter = QDragEnterEvent(pos.toPoint(), offered, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
+    args = (offered, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    try:
+        enter = QDragEnterEvent(pos, *args)  # Qt >= 6.8; the QPoint form is deprecated there
+    except TypeError:
+        enter = QDragEnterEvent(pos.toPoint(), *args)
     QApplication.sendEvent(window, enter)
     drop = QDropEvent(pos, offered, mime, Qt.MouseButton.LeftButton,
                       Qt.KeyboardModifier.NoModifier)
