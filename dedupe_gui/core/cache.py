@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from dedupe_gui.core.files import FileEntry
+from dedupe_gui.core.sqlite_wal import open_wal
 
 SCHEMA_VERSION = 1
 _CHUNK = 500  # parameters per IN (...) query; far below SQLite's limit
@@ -82,15 +83,8 @@ class FingerprintCache:
             return cls(path, version, env)
 
     def _connect(self) -> sqlite3.Connection:
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per batch.
-        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
-                             check_same_thread=False)
+        db = open_wal(self.path)  # autocommit: one BEGIN/COMMIT per batch, ours
         try:
-            db.execute("PRAGMA busy_timeout=30000")
-            mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise sqlite3.DatabaseError(f"cannot switch to WAL mode (got {mode})")
-            db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(
                 f"BEGIN IMMEDIATE;{_SCHEMA}"
                 f"INSERT OR IGNORE INTO meta VALUES ('schema', '{SCHEMA_VERSION}');COMMIT;")

@@ -6,7 +6,6 @@ action journal's own database or a separate one: the table names do not clash.
 """
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from dedupe_gui.core.results import FileRecord
+from dedupe_gui.core.sqlite_wal import open_wal
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS not_duplicates(
@@ -32,10 +32,7 @@ class Decisions:
     """The user's "these two are not duplicates" marks, keyed by content, order-independent."""
 
     def __init__(self, db_path: Path):
-        Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(db_path), isolation_level=None, check_same_thread=False,
-                                   timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_wal(db_path)
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
         self._cache: set[tuple[str, str]] | None = None

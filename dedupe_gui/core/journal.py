@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import functools
 import json
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from dedupe_gui.core.sqlite_wal import open_wal
 
 SCHEMA_VERSION = 1  # bump with a migration when the tables change
 SCHEMA = """
@@ -108,12 +109,8 @@ class Journal:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
-                                  timeout=30)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db = open_wal(self.path)
         if self.db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
             self.db.executescript(SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION};")
 
