@@ -19,13 +19,8 @@ def frames(tmp_path):
 
 
 @pytest.fixture
-def panel(qtbot):
-    p = HotPixelsPanel()
-    qtbot.addWidget(p)
-    p.resize(1200, 700)
-    p.show()
-    yield p
-    p.shutdown()
+def panel(show_panel):
+    return show_panel(HotPixelsPanel(), 1200, 700)
 
 
 def test_drop_run_click_and_export(panel, frames, qtbot, tmp_path):

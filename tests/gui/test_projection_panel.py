@@ -23,13 +23,8 @@ def world(tmp_path):
 
 
 @pytest.fixture
-def panel(qtbot):
-    p = ProjectionPanel()
-    qtbot.addWidget(p)
-    p.resize(1100, 600)
-    p.show()
-    yield p
-    p.shutdown()
+def panel(show_panel):
+    return show_panel(ProjectionPanel(), 1100, 600)
 
 
 def loaded(qtbot, panel, path):
