@@ -56,11 +56,15 @@ class PairTable:
         order = np.lexsort((b, a, -score))
         return cls(a[order], b[order], score[order], distance[order])
 
-    def extend(self, other: PairTable) -> PairTable:
-        """A new table holding both (re-sorted; cheap next to the fingerprinting it follows)."""
-        return PairTable.build(np.concatenate([self.a, other.a]), np.concatenate([self.b, other.b]),
-                               np.concatenate([self.score, other.score]),
-                               np.concatenate([self.distance, other.distance]))
+    @classmethod
+    def concat(cls, tables: list[PairTable]) -> PairTable:
+        """One table holding all of ``tables`` (re-sorted; cheap next to fingerprinting)."""
+        if len(tables) == 1:
+            return tables[0]
+        if not tables:
+            return cls()
+        return cls.build(*(np.concatenate([getattr(t, k) for t in tables])
+                           for k in ("a", "b", "score", "distance")))
 
     def count_at(self, threshold: float) -> int:
         """How many pairs have ``score >= threshold``: they are the first ones."""

@@ -239,11 +239,7 @@ class _Scan:
             if cache is not None:
                 cache.close()
         yield from self.progress(0, force=True)
-        pairs = PairTable()
-        if self.tables:
-            pairs = self.tables[0] if len(self.tables) == 1 else PairTable.build(
-                *(_concat([getattr(t, k) for t in self.tables]) for k in
-                  ("a", "b", "score", "distance")))
+        pairs = PairTable.concat(self.tables)
         from dedupe_gui.core.matching import DEFAULT_THRESHOLD
 
         threshold = DEFAULT_THRESHOLD if opts.threshold is None else float(opts.threshold)
@@ -276,12 +272,6 @@ class _Scan:
                 yield from self.progress(len(chunk.items))
         finally:
             results.close()  # cancelled or abandoned: drop pending work, stop an own pool
-
-
-def _concat(arrays):
-    import numpy as np
-
-    return np.concatenate(arrays)
 
 
 def scan(roots: Iterable[str | os.PathLike], options: ScanOptions | None = None, *,

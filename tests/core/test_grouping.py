@@ -71,3 +71,14 @@ def test_labels_cover_every_file():
     assert labels.shape == (5,)
     assert labels[0] == labels[1] and labels[3] == labels[4]
     assert len({labels[0], labels[2], labels[3]}) == 3
+
+
+def test_pair_table_concat_keeps_every_pair_sorted_by_score():
+    from dedupe_gui.core.results import PairTable
+
+    t1 = PairTable.build([0, 1], [1, 2], [90.0, 70.0], [3, 9])
+    t2 = PairTable.build([2, 0], [3, 3], [95.0, 80.0], [1, 5])
+    both = PairTable.concat([t1, t2])
+    assert both.score.tolist() == [95.0, 90.0, 80.0, 70.0]
+    assert list(zip(both.a.tolist(), both.b.tolist())) == [(2, 3), (0, 1), (0, 3), (1, 2)]
+    assert len(PairTable.concat([])) == 0 and PairTable.concat([t1]) is t1
