@@ -21,3 +21,14 @@ def show_panel(qtbot):
     yield show
     for panel in shown:
         panel.shutdown()
+
+
+@pytest.fixture
+def private_home(tmp_path, monkeypatch):
+    """A private HOME and XDG data dir on tmp_path's filesystem: send2trash uses this home's
+    trash (it picks the trash by the file's device, compared with HOME's)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    return home

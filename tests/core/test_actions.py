@@ -13,12 +13,9 @@ from dedupe_gui.core.results import FileRecord
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
+def env(tmp_path, private_home):
     """Private HOME + XDG trash on tmp_path's filesystem, a photo tree, a journal path."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    home = private_home
     photos = tmp_path / "photos"
     (photos / "sub").mkdir(parents=True)
     for i, rel in enumerate(["a.jpg", "b.jpg", "sub/c.jpg", "sub/a.jpg"]):

@@ -80,5 +80,5 @@ def test_pair_table_concat_keeps_every_pair_sorted_by_score():
     t2 = PairTable.build([2, 0], [3, 3], [95.0, 80.0], [1, 5])
     both = PairTable.concat([t1, t2])
     assert both.score.tolist() == [95.0, 90.0, 80.0, 70.0]
-    assert list(zip(both.a.tolist(), both.b.tolist())) == [(2, 3), (0, 1), (0, 3), (1, 2)]
+    assert list(zip(both.a.tolist(), both.b.tolist(), strict=True)) == [(2, 3), (0, 1), (0, 3), (1, 2)]
     assert len(PairTable.concat([])) == 0 and PairTable.concat([t1]) is t1

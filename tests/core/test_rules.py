@@ -62,11 +62,7 @@ def test_a_file_kept_by_one_group_is_not_removed_by_another():
 
 
 @pytest.fixture
-def tree(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+def tree(tmp_path, private_home):  # files trash into the private home
     groups = []
     for gi in range(3):
         g = []

@@ -13,13 +13,9 @@ from dedupe_gui.core import trash
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch):
+def home(private_home):
     """A private home and XDG trash on the same filesystem as tmp_path."""
-    h = tmp_path / "home"
-    h.mkdir()
-    monkeypatch.setenv("HOME", str(h))
-    monkeypatch.setenv("XDG_DATA_HOME", str(h / ".local" / "share"))
-    return h
+    return private_home
 
 
 pytestmark = pytest.mark.skipif(not trash.CAN_RESTORE, reason="freedesktop trash only")
