@@ -18,6 +18,8 @@ def private_dirs(tmp_path, monkeypatch, qapp):
                      ("XDG_CONFIG_HOME", "config")):
         (tmp_path / sub).mkdir()
         monkeypatch.setenv(var, str(tmp_path / sub))
+    # send2trash picks the home trash only for files on HOME's filesystem: keep HOME with them
+    monkeypatch.setenv("HOME", str(tmp_path))
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
                       str(tmp_path / "settings"))
