@@ -66,6 +66,88 @@ def realistic_codes(n: int, seed: int = 0) -> np.ndarray:
     return codes
 
 
+# -- fingerprints with the distance structure of real pHashes ------------------------------
+STAGE1_CACHE = Path.home() / ".cache" / "dedupe-bench-stage1"  # written by stage1_radius.py
+SCENE_NOISE = 0.10  # per-bit noise of a distinct picture around its real template (fitted)
+_SHIFT = np.arange(63, -1, -1, dtype=np.uint64)
+
+
+def real_templates() -> np.ndarray:
+    """Real fingerprints' hash rows (N, HASH_WORDS), cached by benchmarks/stage1_radius.py."""
+    from dedupe_gui.core import fingerprint as fp
+
+    files = sorted(STAGE1_CACHE.glob(f"*-v{fp.FINGERPRINT_VERSION}.npz"))
+    if not files:
+        raise SystemExit(f"no real hashes in {STAGE1_CACHE}: run benchmarks/stage1_radius.py first")
+    return np.unique(np.concatenate([np.load(f)["hashes"] for f in files]), axis=0)
+
+
+def _transposed(masks: np.ndarray) -> np.ndarray:
+    """64-bit masks of 8x8 DCT positions (row-major, first bit = MSB), transposed."""
+    bits = ((masks[:, None] >> _SHIFT) & np.uint64(1)).astype(np.uint8).reshape(-1, 8, 8)
+    return np.packbits(bits.transpose(0, 2, 1).reshape(-1, 64), axis=1).view(">u8") \
+        .astype(np.uint64).ravel()
+
+
+def perturb(rows: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Hash rows with the DCT-sign ``masks`` flipped in every word, oriented as the word is.
+
+    ``fingerprint._orient_dct``: a mirror only negates coefficients (a bit keeps its
+    position), a quarter turn transposes the block. So one mask, transposed for the odd
+    turns, changes a picture the same way in all 8 orientations and 3 crops, and the
+    orientation words of a synthetic picture stay those of one picture.
+    """
+    from dedupe_gui.core import fingerprint as fp
+
+    out = rows.copy()
+    t = _transposed(masks)
+    for w in range(fp.HASH_WORDS):
+        out[:, w] ^= t if (w % fp.N_ORIENT) % 2 else masks
+    return out
+
+
+def bit_masks(n: int, p: float | np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``n`` random 64-bit masks, each bit set with probability ``p`` (per row if an array)."""
+    p = np.broadcast_to(np.asarray(p, np.float64), (n,))[:, None]
+    return np.packbits(rng.random((n, 64)) < p, axis=1).view(">u8").astype(np.uint64).ravel()
+
+
+def library_hashes(n: int, seed: int = 0, templates: np.ndarray | None = None,
+                   noise: float = SCENE_NOISE) -> np.ndarray:
+    """(n, HASH_WORDS) hash rows of a library: the mix of ``realistic_codes`` (60% distinct
+    pictures, 25% copies 0-6 bits from one, 10% bursts of 10-60 shots 0-4 bits from a centre,
+    5% exact duplicates), but a distinct picture is a real fingerprint's full hash row (all
+    orientations and crops) with each DCT sign flipped with probability ``noise``, and every
+    copy or burst shot moves all its words together (``perturb``)."""
+    rng = np.random.default_rng(seed)
+    t = real_templates() if templates is None else templates
+
+    def distinct(k: int) -> np.ndarray:
+        out = np.empty((k, t.shape[1]), np.uint64)
+        for s in range(0, k, 100_000):  # bounded temporaries at 5M
+            m = min(100_000, k - s)
+            out[s:s + m] = perturb(t[rng.integers(0, len(t), m)], bit_masks(m, noise, rng))
+        return out
+
+    def moved(rows: np.ndarray, flips: np.ndarray) -> np.ndarray:
+        masks = flip_bits(np.zeros(len(rows), np.uint64), flips, rng)
+        return perturb(rows, masks)
+
+    n_base = int(n * 0.6)
+    base = distinct(n_base)
+    n_copy = int(n * 0.25)
+    copies = moved(base[rng.integers(0, n_base, n_copy)],
+                   np.minimum(rng.geometric(0.35, n_copy) - 1, 6))
+    n_burst = int(n * 0.10)
+    sizes = rng.integers(10, 61, n_burst // 10 + 1)
+    sizes = sizes[: np.searchsorted(np.cumsum(sizes), n_burst) + 1]
+    burst = np.repeat(distinct(sizes.size), sizes, axis=0)[:n_burst]
+    burst = moved(burst, rng.integers(0, 5, len(burst)))
+    have = n_base + n_copy + len(burst)
+    rows = np.concatenate([base, copies, burst, base[rng.integers(0, n_base, n - have)]])
+    return rows[rng.permutation(n)]
+
+
 def _cpu() -> float:
     """CPU seconds of this process (all threads): the machine is shared, wall time is not."""
     r = resource.getrusage(resource.RUSAGE_SELF)

@@ -138,7 +138,9 @@ def run(args: argparse.Namespace) -> int:
             if isinstance(event, Progress):
                 reporter.progress(event)
             elif isinstance(event, ScanStarted):
-                reporter.line(f"{event.total} pictures found")
+                reporter.line(f"{event.total} pictures found" + (
+                    " (large library: only copies within a few hash bits are looked for; "
+                    "some 2-degree turns are missed)" if event.large_library else ""))
             elif isinstance(event, ScanFinished):
                 result = event.result
     except CacheError as exc:

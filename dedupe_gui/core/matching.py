@@ -18,8 +18,18 @@ lowest: watermarked copies, then crops and 2-degree rotations), while different 
 overlapping views (~40%) and shifted views of periodic textures stayed <= 84.4 (excluding a
 mirrored copy of a symmetric artwork with mirror matching off). DEFAULT_THRESHOLD sits in
 the middle of that gap. MIN_SCORE keeps the weaker pairs for the slider.
+
+Large libraries (``LARGE_LIBRARY`` files or more, decided once per scan by
+``stage1_bounds``): stage 1 keeps pairs within ``LARGE_STAGE1_DISTANCE`` /
+``LARGE_INNER_DISTANCE`` bits instead. Measured by benchmarks/stage1_radius.py: ~1-2% of
+pairs of different pictures lie within the loose 18 bits (5e9 candidates among 1M files, more
+than any index or verifier can take), 130x fewer within 8 on distinct photos (42x on
+overlapping views); every copy kind keeps its recall at 8 bits except 2-degree turns (whole
+distance up to 12: ~70% kept in their worse direction).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,6 +52,30 @@ STATS_CHUNK = 256  # files per step of ``thumb_stats`` (their float copies stay 
 GROUP_CHUNK = 1 << 12  # pairs per step of ``_dots_by_owner`` (~40 MB gathered at most)
 MIN_GROUP = 4  # mean pairs per file below which grouping costs more Python than it saves
 TRIM = 0.03  # share of worst-matching thumbnail pixels left out of the final correlation
+# From this many files stage 1 uses the tight bounds: tiles at the loose bound would cost
+# ~1600 s CPU at 200k (16 word combinations x 2e10 pairs x TILE_COST) and hand ~4e8
+# candidates (1.8% of pairs) to the verifier; the index at the tight bounds ~50 s.
+LARGE_LIBRARY = 200_000
+LARGE_STAGE1_DISTANCE = 8  # bits: crops, watermarks (whole) measured <= 8 except 2-degree turns
+LARGE_INNER_DISTANCE = 8  # bits, central-70%: corner watermarks measured <= 8
+
+
+@dataclass(frozen=True)
+class Stage1Bounds:
+    """Stage 1's Hamming bounds: whole/85% hashes, central-70% hashes; ``large`` = the
+    large-library mode (reported to the user: some far copies are not looked for)."""
+
+    whole: int = STAGE1_MAX_DISTANCE
+    inner: int = INNER_MAX_DISTANCE
+    large: bool = False
+
+
+def stage1_bounds(n_files: int) -> Stage1Bounds:
+    """The bounds for a scan of ``n_files`` pictures, decided once before matching starts
+    (so a library's pairs never depend on the order its files came in)."""
+    if n_files >= LARGE_LIBRARY:
+        return Stage1Bounds(LARGE_STAGE1_DISTANCE, LARGE_INNER_DISTANCE, large=True)
+    return Stage1Bounds()
 
 
 class _Growing:
@@ -227,8 +261,12 @@ def _one_dimensional(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 class Matcher:
     """Incremental pair finder over fingerprint batches (global indices by ``first_index``)."""
 
-    def __init__(self, mirror: bool = False) -> None:
+    def __init__(self, mirror: bool = False, bounds: Stage1Bounds | None = None,
+                 search: str | None = None) -> None:
+        """``bounds``: stage 1's (default: the loose ones); ``search``: None (tiles or index,
+        whichever is cheaper), or "tiles"/"index" to force one (tests, benchmarks)."""
         self.mirror = mirror
+        self.bounds = bounds or Stage1Bounds()
         self._orients = list(range(fp.N_ORIENT if mirror else 4))
         self._hashes = _Growing(fp.HASH_WORDS, np.uint64)
         self._feats = _Growing(fp.FEATURES, np.uint8)
@@ -239,8 +277,8 @@ class Matcher:
         self._cnorm = _Growing(fp.N_THUMBS, np.float32)
         self._first = 0
         # hamming.pairs_within (tiles), or an MIH index once tiles stop paying (hashindex)
-        self._stage1 = CandidateSearch()
-        self._stage1_inner = CandidateSearch()  # its own: a search keeps state about its base
+        self._stage1 = CandidateSearch(search)
+        self._stage1_inner = CandidateSearch(search)  # its own: a search keeps state about its base
 
     def add(self, batch: FingerprintBatch, first_index: int) -> PairTable:
         """Pairs among the new files and between them and every file added before."""
@@ -265,14 +303,13 @@ class Matcher:
         words = self._orients + [fp.N_ORIENT + o for o in self._orients]
         queries = batch.hashes[:, words]
         base = self._hashes.array[:, [0, fp.N_ORIENT]]
-        i, j, dist, k, _ = self._stage1(queries, base, STAGE1_MAX_DISTANCE,
-                                         query_start=start)
+        i, j, dist, k, _ = self._stage1(queries, base, self.bounds.whole, query_start=start)
         orient = np.asarray(words, np.int64)[k] % fp.N_ORIENT
         # The inner 70% alone: a corner watermark or logo cannot push that hash away.
         inner = [2 * fp.N_ORIENT + o for o in self._orients]
         i2, j2, d2, k2, _ = self._stage1_inner(batch.hashes[:, inner],
                                                self._hashes.array[:, 2 * fp.N_ORIENT],
-                                               INNER_MAX_DISTANCE, query_start=start)
+                                               self.bounds.inner, query_start=start)
         if len(i2):
             i, j = np.concatenate([i, i2]), np.concatenate([j, j2])
             dist = np.concatenate([dist, d2])

@@ -81,6 +81,7 @@ class ScanResult:
     seconds: float
     cancelled: bool = False
     threshold: float = 0.0  # the default threshold the engine recommends
+    large_library: bool = False  # stage 1 used the large-library bounds (matching.stage1_bounds)
 
 
 # Events, in the order a scan emits them. ``scan.scan`` yields them; the GUI thread turns
@@ -88,6 +89,7 @@ class ScanResult:
 @dataclass(frozen=True)
 class ScanStarted:
     total: int  # files found by the walk
+    large_library: bool = False  # so many files that stage 1 uses tighter bounds
 
 
 @dataclass(frozen=True)

@@ -127,14 +127,12 @@ class _Scan:
     def __init__(self, roots: Iterable[str | os.PathLike], options: ScanOptions,
                  executor: Executor | None, cancel: threading.Event | None,
                  worker: Worker) -> None:
-        from dedupe_gui.core.matching import Matcher
-
         self.roots = list(roots)
         self.options = options
         self.executor = executor
         self.cancel = cancel or threading.Event()
         self.worker = worker
-        self.matcher = Matcher(mirror=options.mirror)
+        self.matcher = None  # made once the walk has counted the files (stage-1 bounds)
         self.files: list[FileRecord] = []
         self.tables: list[PairTable] = []
         self.skipped: list[tuple[str, str]] = []
@@ -163,6 +161,7 @@ class _Scan:
             self.files.append(FileRecord(path, e.size, e.mtime_ns, int(w), int(h), key))
         if len(batch.paths) == 0:
             return
+        assert self.matcher is not None  # made by run()
         table = self.matcher.add(batch, first)
         if len(table):
             self.tables.append(table)
@@ -208,7 +207,11 @@ class _Scan:
                       include_hidden=opts.include_hidden)
         entries = walked.files
         by_path = {e.path: e for e in entries}
-        yield ScanStarted(len(entries))
+        from dedupe_gui.core.matching import Matcher, stage1_bounds
+
+        bounds = stage1_bounds(len(entries))  # once per scan: never switched mid-scan
+        self.matcher = Matcher(mirror=opts.mirror, bounds=bounds)
+        yield ScanStarted(len(entries), large_library=bounds.large)
         self.meter = ProgressMeter(len(entries), phase="Scanning")
         for path, reason in walked.skipped:
             yield self.skip(path, reason)
@@ -245,7 +248,7 @@ class _Scan:
         threshold = DEFAULT_THRESHOLD if opts.threshold is None else float(opts.threshold)
         yield ScanFinished(ScanResult(self.files, pairs, self.skipped,
                                       time.monotonic() - start, self.cancel.is_set(),
-                                      threshold))
+                                      threshold, large_library=bounds.large))
 
     def decode(self, misses: list[FileEntry], by_path: dict[str, FileEntry],
                cache) -> Iterator[ScanEvent]:

@@ -1,0 +1,145 @@
+"""Large-library mode: chosen once per scan past ``LARGE_LIBRARY`` files, tight stage-1
+bounds whose pairs equal the tiled search's, small libraries unchanged."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from benchmarks.candidates_scale import library_hashes
+from dedupe_gui.core import fingerprint as fp
+from dedupe_gui.core import matching
+from dedupe_gui.core.fingerprint import FingerprintBatch, fingerprint_chunk
+from dedupe_gui.core.hamming import pairs_within as tiles
+from dedupe_gui.core.hashindex import CandidateSearch
+from dedupe_gui.core.matching import Matcher, Stage1Bounds, stage1_bounds
+from dedupe_gui.core.results import ScanFinished, ScanStarted
+from dedupe_gui.core.scan import ScanOptions, scan
+from tests.core.imagegen import crop, photo, rotate, save
+
+
+@pytest.fixture(scope="module")
+def small_library(tmp_path_factory):
+    """Originals with near copies (resized, cropped 5%, turned 2 degrees) and far ones
+    (cropped 25%: most beyond the large-library bounds), plus unrelated photos."""
+    d = tmp_path_factory.mktemp("large")
+    files = []
+    for s in range(4):
+        img = photo(500 + s, 800, 600)
+        files.append(save(d / f"o{s}.jpg", img))
+        files.append(save(d / f"o{s}_half.jpg", cv2.resize(img, (400, 300),
+                                                             interpolation=cv2.INTER_AREA)))
+        files.append(save(d / f"o{s}_crop.jpg", crop(img, 0.05)))
+        files.append(save(d / f"o{s}_rot2.jpg", crop(rotate(img, 2.0), 0.08)))
+        files.append(save(d / f"o{s}_crop25.jpg", crop(img, 0.25)))  # 8-14 bits, inner 20+
+    for s in range(4):
+        files.append(save(d / f"other{s}.jpg", photo(600 + s, 800, 600)))
+    files.sort()
+    return files, fingerprint_chunk(files)
+
+
+def test_bounds_switch_at_the_size():
+    assert stage1_bounds(matching.LARGE_LIBRARY - 1) == Stage1Bounds(
+        matching.STAGE1_MAX_DISTANCE, matching.INNER_MAX_DISTANCE, large=False)
+    big = stage1_bounds(matching.LARGE_LIBRARY)
+    assert big.large and big.whole == matching.LARGE_STAGE1_DISTANCE
+    assert big.inner == matching.LARGE_INNER_DISTANCE
+    assert big.whole < matching.STAGE1_MAX_DISTANCE and big.inner <= matching.INNER_MAX_DISTANCE
+
+
+def _scan(files, monkeypatch, large_from):
+    monkeypatch.setattr(matching, "LARGE_LIBRARY", large_from)
+    started = result = None
+    for ev in scan(files, ScanOptions(use_cache=False, workers=1)):
+        if isinstance(ev, ScanStarted):
+            started = ev
+        elif isinstance(ev, ScanFinished):
+            result = ev.result
+    assert started is not None and result is not None
+    return started, result
+
+
+def _pair_set(table, paths):
+    return {(frozenset((paths[a], paths[b])), round(float(s), 3), int(d)) for a, b, s, d in
+            zip(table.a.tolist(), table.b.tolist(), table.score.tolist(),
+                table.distance.tolist(), strict=True)}
+
+
+def test_scan_chooses_the_mode_once_and_reports_it(small_library, monkeypatch):
+    files, batch = small_library
+    # past the size (lowered to this library's size): large mode, reported at start and end
+    started, result = _scan(files, monkeypatch, len(files))
+    assert started.large_library and result.large_library
+    paths = [f.path for f in result.files]
+    want = Matcher(bounds=stage1_bounds(matching.LARGE_LIBRARY)).add(
+        FingerprintBatch.concat([_reorder(batch, paths)]), 0)
+    assert _pair_set(result.pairs, paths) == _pair_set(want, paths)
+    # the tight bounds drop the far copies only: every near copy is still paired
+    found = {p for p, s, _ in _pair_set(result.pairs, paths) if s >= matching.DEFAULT_THRESHOLD}
+    for s in range(4):
+        o = next(p for p in paths if p.endswith(f"o{s}.jpg"))
+        for kind in ("half", "crop"):
+            c = next(p for p in paths if p.endswith(f"o{s}_{kind}.jpg"))
+            assert frozenset((o, c)) in found, kind
+    # one file fewer than the size: the normal bounds, the same pairs as the default matcher
+    started, small = _scan(files, monkeypatch, len(files) + 1)
+    assert not started.large_library and not small.large_library
+    paths = [f.path for f in small.files]
+    default = Matcher().add(_reorder(batch, paths), 0)
+    assert _pair_set(small.pairs, paths) == _pair_set(default, paths)
+    # the tight bounds only drop pairs (scores unchanged), and they do drop some
+    loose = {(p, s) for p, s, _ in _pair_set(small.pairs, paths)}
+    tight = {(p, s) for p, s, _ in _pair_set(result.pairs, paths)}
+    assert loose > tight
+    assert result.pairs.distance.max() <= matching.LARGE_STAGE1_DISTANCE < \
+        small.pairs.distance.max()
+
+
+def _reorder(batch: FingerprintBatch, paths: list[str]) -> FingerprintBatch:
+    """``batch`` in the scan's file order."""
+    pos = {p: k for k, p in enumerate(batch.paths)}
+    rows = [pos[p] for p in paths]
+    return FingerprintBatch(paths, batch.width[rows], batch.height[rows], batch.hashes[rows],
+                            batch.features[rows], [])
+
+
+def test_large_mode_candidates_equal_tiles(small_library):
+    """The matcher's stage-1 calls at the large bounds (8 query x 2 stored words, 4 x 1
+    inner, batches appended as a scan does), through the index: the tiled search's pairs.
+    Hash rows: real fingerprints' rows resampled as the benchmark does (copies, bursts)."""
+    _, batch = small_library
+    rows = library_hashes(8_000, seed=4, templates=batch.hashes)
+    bounds = stage1_bounds(matching.LARGE_LIBRARY)
+    orients = list(range(4))
+    whole_q = orients + [fp.N_ORIENT + o for o in orients]
+    inner_q = [2 * fp.N_ORIENT + o for o in orients]
+    calls = [(rows[:, whole_q], rows[:, [0, fp.N_ORIENT]], bounds.whole),
+             (rows[:, inner_q], rows[:, 2 * fp.N_ORIENT], bounds.inner)]
+    for queries, base, radius in calls:
+        search, start, total = CandidateSearch(force="index"), 0, 0
+        for size in (3_000, 1_500, 1024, 1_500, 976):
+            stop = start + size
+            got = search(queries[start:stop], base[:stop], radius, query_start=start)
+            want = tiles(queries[start:stop], base[:stop], radius, query_start=start)
+            for a, b in zip(got, want, strict=True):
+                assert np.array_equal(a, b)
+            total += len(got[0])
+            start = stop
+        assert search.used_index == 4 and total > 1000
+
+
+def test_matcher_index_and_tiles_agree_at_large_bounds(small_library):
+    """Whole matcher (stage 1 + verification) at the large bounds: forced index == tiles."""
+    _, batch = small_library
+    bounds = stage1_bounds(matching.LARGE_LIBRARY)
+    half = len(batch) // 2
+    parts = [_reorder(batch, batch.paths[:half]), _reorder(batch, batch.paths[half:])]
+    results = []
+    for search in ("index", "tiles"):
+        m = Matcher(bounds=bounds, search=search)
+        results.append([m.add(parts[0], 0), m.add(parts[1], half)])
+        assert m._stage1.used_index == (1 if search == "index" else 0)
+    assert sum(len(t) for t in results[0]) >= 8
+    for ta, tb in zip(*results, strict=True):
+        for k in ("a", "b", "score", "distance"):
+            assert np.array_equal(getattr(ta, k), getattr(tb, k))
