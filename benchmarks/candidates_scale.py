@@ -3,6 +3,16 @@
     .venv/bin/python benchmarks/candidates_scale.py                 # 1M and 5M, radius 8 and 10
     .venv/bin/python benchmarks/candidates_scale.py --n 1000000 --radius 8 10 12
     .venv/bin/python benchmarks/candidates_scale.py --crossover      # index vs tiles per batch
+    .venv/bin/python benchmarks/candidates_scale.py --fit            # model vs measured P(d<=r)
+    .venv/bin/python benchmarks/candidates_scale.py --matcher 8 8 --n 200000 1000000
+
+``--matcher WHOLE INNER`` (the large-library mode): ``library_hashes``, whose distinct
+pictures are real fingerprints (benchmarks/stage1_radius.py's cache) with each DCT sign
+flipped with probability SCENE_NOISE = 0.1, fitted so distinct pictures' stage-1 distances
+match the measured ones (``--fit``: P(d<=8) 6.1e-5 model vs 7.7e-5 real, P(d<=12) 3.2e-4 vs
+3.4e-4, P(d<=18) 8.4e-3 vs 1.0e-2); all 24 words of a picture move together, so orientations
+and crops stay consistent. It runs the matcher's words: 8 query words x 2 stored (whole/85%)
+and 4 x 1 (central 70%). Uniform random codes (the default runs) are far easier than that.
 
 Fingerprints with the structure of a real library: random distinct pictures, near copies a
 few bits away, bursts (clusters of similar shots) and exact duplicates. Each configuration
@@ -202,6 +212,62 @@ def run_one(n: int, radius: int, workers: int, seed: int) -> dict:
     }
 
 
+def model_fit(seed: int = 0, n: int = 3000) -> None:
+    """The model's P(d <= r) for distinct pictures next to the measured one (stage1_radius's
+    corpus: files of different groups), stage-1 distances of the matcher (4 orientations)."""
+    from benchmarks.stage1_radius import RADII, corpus_truth, unrelated_rate
+    from dedupe_gui.core import fingerprint as fp
+
+    z = np.load(STAGE1_CACHE / f"corpus-v{fp.FINGERPRINT_VERSION}.npz")
+    _, groups = corpus_truth(Path("/work/corpora/corpus"), z["paths"].tolist())
+    measured = unrelated_rate(z["hashes"], groups, 4)
+    rng = np.random.default_rng(seed)
+    t = real_templates()
+    model = perturb(t[rng.integers(0, len(t), n)], bit_masks(n, SCENE_NOISE, rng))
+    fitted = unrelated_rate(model, np.arange(n), 4)
+    print(f"P(d <= r), distinct pictures: measured ({measured['pairs']} pairs) vs model "
+          f"(noise {SCENE_NOISE}, {fitted['pairs']} pairs)")
+    print("     r " + " ".join(f"{r:>8d}" for r in RADII[::2]))
+    for name, rate in (("real", measured), ("model", fitted)):
+        for k in ("whole", "inner"):
+            print(f"{name:>5s} {k[0]} " + " ".join(f"{x:8.1e}" for x in rate[k][::2]))
+
+
+def run_matcher(n: int, whole: int, inner: int, workers: int, seed: int) -> dict:
+    """All candidate pairs of ``n`` library files with the matcher's stage-1 structure, in
+    one go (the floor of any batching): 4 orientations x (whole, 85%) query words per file
+    against the (whole, 85%) upright words of every earlier file within ``whole`` bits, and
+    4 central-70% words against the upright one within ``inner`` bits. Pairs are counted
+    once (either search, later file as query)."""
+    from dedupe_gui.core import fingerprint as fp
+    from dedupe_gui.core import hashindex
+
+    rows = library_hashes(n, seed)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cpu0, t0 = _cpu(), time.perf_counter()
+    keys = []
+    plans = []
+    for qw, bw, radius in (([o + k * fp.N_ORIENT for k in (0, 1) for o in range(4)],
+                            [0, fp.N_ORIENT], whole),
+                           ([2 * fp.N_ORIENT + o for o in range(4)], [2 * fp.N_ORIENT], inner)):
+        base = np.ascontiguousarray(rows[:, bw]).ravel()
+        queries = np.ascontiguousarray(rows[:, qw]).ravel()
+        index = hashindex.HashIndex(base, radius, n_query=queries.size)
+        plans.append(str(index.plan))
+        qi, bi, _ = index.query(queries, workers=workers)
+        i, j = qi // len(qw), bi // len(bw)
+        keep = j < i
+        keys.append(np.unique(i[keep] * np.int64(n) + j[keep]))
+        del qi, bi, i, j, keep, index
+    pairs = np.union1d(*keys).size
+    t1, cpu1 = time.perf_counter(), _cpu()
+    return {"n": n, "whole": whole, "inner": inner, "workers": workers, "plans": plans,
+            "wall_s": round(t1 - t0, 1), "cpu_s": round(cpu1 - cpu0, 1), "pairs": int(pairs),
+            "whole_pairs": int(keys[0].size), "inner_pairs": int(keys[1].size),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "rss_before_mb": round(rss0 / 1024), "load_avg": round(os.getloadavg()[0], 2)}
+
+
 def crossover(radius: int, batch: int, words: tuple[int, int], seed: int,
               sizes=(10_000, 30_000, 100_000, 300_000, 1_000_000)) -> list[dict]:
     """Per batch of new files against N seen: tiles vs index query (and the index build), in
@@ -245,7 +311,17 @@ def main() -> None:
     ap.add_argument("--words", type=int, nargs=2, default=[1, 1], metavar=("KQ", "KB"),
                     help="words per query file and per stored file (the matcher: 8 2)")
     ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--matcher", type=int, nargs=2, metavar=("WHOLE", "INNER"),
+                    help="the matcher's word structure on library_hashes at these bounds")
+    ap.add_argument("--fit", action="store_true", help="print the model's P(d<=r) vs measured")
     args = ap.parse_args()
+    if args.fit:
+        model_fit(args.seed)
+        return
+    if args.matcher:
+        for n in args.n:
+            print(json.dumps(run_matcher(n, *args.matcher, args.workers, args.seed)), flush=True)
+        return
     if args.crossover:
         for r in args.radius:
             crossover(r, args.batch, tuple(args.words), args.seed,
