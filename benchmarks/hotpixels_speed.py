@@ -90,6 +90,7 @@ def one(mode: str, folder: Path, workers: int, n: int) -> dict:
     child_kb, self_kb = children.ru_maxrss, me.ru_maxrss
     cpu = children.ru_utime + children.ru_stime + me.ru_utime + me.ru_stime
     return {"mode": mode, "workers": workers, "seconds": seconds, "cpu": cpu,
+            "parent_cpu": me.ru_utime + me.ru_stime,
             "worker_peak_mb": child_kb / 1024, "parent_peak_mb": self_kb / 1024, **extra}
 
 
@@ -119,7 +120,7 @@ def main() -> None:
             for mode in ("decode", "analyse"):
                 r = measure(mode, a.cache, workers, a.frames)
                 print(f"run {rep + 1}: {mode:7s} {workers} worker(s): {r['seconds']:6.1f} s "
-                      f"(CPU {r['cpu']:.1f} s), "
+                      f"(CPU {r['cpu']:.1f} s, parent {r['parent_cpu']:.1f} s), "
                       f"worker peak {r['worker_peak_mb']:.0f} MB, parent peak "
                       f"{r['parent_peak_mb']:.0f} MB {r.get('defects', '')}", flush=True)
                 key = (mode, workers)

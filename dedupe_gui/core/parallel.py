@@ -58,6 +58,22 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def thread_map(fn: Callable[[T], R], items: Iterable[T], threads: int | None = None) -> list[R]:
+    """``[fn(x) for x in items]`` on a few threads, in order.
+
+    For numpy/OpenCV work on bands of big arrays, which releases the GIL: the coordinator's
+    own finishing steps would otherwise use one core while the others sit idle.
+    """
+    items = list(items)
+    threads = min(threads or default_workers(), len(items))
+    if threads <= 1:
+        return [fn(x) for x in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(fn, items))
+
+
 def make_process_pool(workers: int | None = None, max_tasks_per_child: int | None = 200
                       ) -> ProcessPoolExecutor:
     """A local pool with the spawn start method (never fork a process that may run Qt).
@@ -114,6 +130,7 @@ def run_chunks(
     max_in_flight: int | None = None,
     cancel: threading.Event | None = None,
     poll_seconds: float = 0.1,
+    heartbeat: bool = False,
 ) -> Iterator[ChunkResult[T, R]]:
     """Run ``fn`` over ``chunks`` and yield results as they complete (not in order).
 
@@ -121,7 +138,9 @@ def run_chunks(
     replaced when it breaks. At most ``max_in_flight`` chunks are submitted at a time
     (default: 2 per worker), so a million files never become a million futures.
     ``cancel``: when set, pending work is dropped and the iterator ends; what was yielded
-    stays valid.
+    stays valid. ``heartbeat``: also yield an empty ``ChunkResult([], None)`` whenever
+    ``poll_seconds`` pass without a completion, so a caller with few, long chunks can report
+    progress its workers publish elsewhere (the hot-pixel run does) while it waits.
     """
     own = executor is None
     pool: Executor = make_process_pool(workers) if own else executor  # type: ignore[assignment]
@@ -161,6 +180,8 @@ def run_chunks(
             if not in_flight:
                 break
             done, _ = wait(in_flight, timeout=poll_seconds, return_when=FIRST_COMPLETED)
+            if heartbeat and not done:
+                yield ChunkResult([], None)
             for fut in done:
                 chunk = in_flight.pop(fut)
                 try:

@@ -55,10 +55,11 @@ def from_sums(n: int, s1: np.ndarray, s2: np.ndarray, dtype=np.float32
     return mean.astype(dtype, copy=False), m2.astype(dtype, copy=False)
 
 
-def chan_merge(into: PixelStats, part: PixelStats) -> PixelStats:
+def chan_merge(into: PixelStats, part: PixelStats, threads: int | None = None) -> PixelStats:
     """Merge ``part`` into ``into`` in place (Chan et al.) and return ``into``.
 
-    Works on any float dtype and any array shape; processes flat bands of ``_BAND_VALUES``.
+    Works on any float dtype and any array shape; processes flat bands of ``_BAND_VALUES``
+    on ``threads`` threads (the last merge of a run is on its critical path).
     """
     if part.n == 0:
         return into
@@ -69,35 +70,23 @@ def chan_merge(into: PixelStats, part: PixelStats) -> PixelStats:
         return into
     import cv2  # fused element-wise ops: 5 passes over a band instead of numpy's 7
 
+    from dedupe_gui.core.parallel import thread_map
+
     na, nb = into.n, part.n
     n = na + nb
     wb, wab = nb / n, na * nb / n
     ma, m2a = into.mean.reshape(-1), into.m2.reshape(-1)
     mb, m2b = part.mean.reshape(-1), part.m2.reshape(-1)
-    d = np.empty(min(ma.size, _BAND_VALUES), ma.dtype)
-    for lo in range(0, ma.size, _BAND_VALUES):
+
+    def band(lo: int) -> None:
         hi = min(ma.size, lo + _BAND_VALUES)
-        db, a, a2 = d[:hi - lo], ma[lo:hi], m2a[lo:hi]
+        db, a, a2 = np.empty(hi - lo, ma.dtype), ma[lo:hi], m2a[lo:hi]
         cv2.subtract(mb[lo:hi], a, dst=db)
         cv2.add(a2, m2b[lo:hi], dst=a2)
         cv2.scaleAdd(db, wb, a, dst=a)  # mean_a + d*nb/n
         cv2.multiply(db, db, dst=db, scale=wab)
         cv2.add(a2, db, dst=a2)  # + d*d*na*nb/n
+
+    thread_map(band, range(0, ma.size, _BAND_VALUES), threads)
     into.n = n
     return into
-
-
-def merge_mean(into: np.ndarray, n_into: int, part: np.ndarray, n_part: int) -> None:
-    """Weighted running mean of a second per-pixel quantity, in place, banded."""
-    if n_part == 0:
-        return
-    if n_into == 0:
-        into[...] = part
-        return
-    import cv2
-
-    w = n_part / (n_into + n_part)
-    a, b = into.reshape(-1), part.reshape(-1)
-    for lo in range(0, a.size, _BAND_VALUES):
-        hi = min(a.size, lo + _BAND_VALUES)
-        cv2.addWeighted(a[lo:hi], 1.0 - w, b[lo:hi], w, 0.0, dst=a[lo:hi])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dedupe_gui.core.hotpixels import Accumulator, ChunkStats, reduce_frames
+from dedupe_gui.core.hotpixels import Accumulator, ChunkStats, mean_residual, reduce_frames
 from dedupe_gui.core.pixelstats import PixelStats, chan_merge, from_sums
 
 
@@ -86,4 +86,55 @@ def test_support_counts_frames_that_deviate():
     out = reduce_frames(frames, deviation=8)
     sup = out["support"].reshape(9, 9)
     assert sup[4, 4] == 7 and sup.sum() == 7
-    assert abs(float(out["mres"].reshape(9, 9)[4, 4]) - 35.0) < 1e-5
+    mres = mean_residual(out["mean"], (9, 9, 1)).reshape(9, 9)
+    assert abs(float(mres[4, 4]) - 35.0) < 1e-5  # mean 135 against neighbours at 100
+    assert np.count_nonzero(mres) == 1
+
+
+def test_mean_residual_compares_same_colour_neighbours_only():
+    """In an RGB image the neighbours of a red value are the 8 surrounding red values; a
+    bright green plane next to it must not count. Bands and threads give the same answer."""
+    rng = np.random.default_rng(5)
+    mean = np.empty((2500, 40, 3), np.float32)  # 3 bands
+    mean[..., 0], mean[..., 1], mean[..., 2] = 50, 200, 120
+    mean += rng.normal(0, 0.5, mean.shape).astype(np.float32)
+    mean[1092, 20, 0] += 30  # a hot red value, on a band edge
+    one = mean_residual(mean, mean.shape, threads=1)
+    two = mean_residual(mean, mean.shape, threads=2)
+    np.testing.assert_array_equal(one, two)
+    r = one.reshape(mean.shape)
+    assert r[1092, 20, 0] > 28
+    assert np.abs(np.delete(r.reshape(-1), 1092 * 120 + 60)).max() < 3
+
+
+def test_detect_does_not_depend_on_bands_or_threads(monkeypatch):
+    """Detection runs in row bands on threads with reused buffers and a pooled heat-map; the
+    result must be the same for any band height and thread count (short last band too)."""
+    from dedupe_gui.core import hotpixels as hp
+    from dedupe_gui.core.pixelstats import PixelStats
+
+    rng = np.random.default_rng(9)
+    h, w, c = 1100, 157, 3  # heat cells of 3x3 px: they divide neither the rows nor a row
+    mean = (100 + rng.normal(0, 2, (h, w, c))).astype(np.float32)
+    m2 = (20 * (100 + rng.normal(0, 3, (h, w, c)) ** 2)).astype(np.float32)  # std ~10
+    support = rng.integers(0, 3, (h, w, c)).astype(np.uint8)
+    mean[50, 60, 2] += 60  # hot
+    support[50, 60, 2] = 20
+    m2[1000, 30, 1] = 0.0  # stuck
+    spec = hp.GroupSpec("image", (h, w, c), "uint8", 8)
+
+    def run(band_values, threads):
+        monkeypatch.setattr(hp, "_BAND_VALUES", band_values)
+        acc = hp.Accumulator()
+        acc.stats = PixelStats(20, mean.reshape(h, -1).copy(), m2.reshape(h, -1).copy())
+        acc.support = support.reshape(h, -1).copy()
+        return hp.detect(acc, spec, 255.0, hp.Thresholds(), lossy=False, threads=threads)
+
+    found, heat = run(1 << 17, 1)
+    kinds = {(r, col, k): kind for r, col, k, kind, *_ in found}
+    assert kinds.get((50, 60, 2)) == "hot" and kinds.get((1000, 30, 1)) == "stuck"
+    assert heat.max() == 1.0 and heat.shape == (367, 53)
+    for band_values, threads in ((3000, 1), (3000, 2), (1000, 2)):
+        other_found, other_heat = run(band_values, threads)
+        assert other_found == found
+        np.testing.assert_array_equal(other_heat, heat)
