@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -80,14 +81,20 @@ class HotPixelsThread(QThread):
         rid = self.run_id
         skipped: list[tuple[str, str]] = []
         last = 0.0
+        phase = None
         try:
             for ev in find_hot_pixels(self.paths, self.options, cancel=self._cancel):
                 now = time.monotonic()
                 if isinstance(ev, FileSkipped):
                     skipped.append((ev.path, ev.reason))
-                elif isinstance(ev, Progress) and now - last >= PROGRESS_SECONDS:
+                elif isinstance(ev, Progress) and (
+                        now - last >= PROGRESS_SECONDS or ev.phase != phase
+                        or ev.done >= ev.total):
+                    # Never throttle away a phase's first or last snapshot: the core may
+                    # yield nothing more for seconds (workers publish per batch of frames),
+                    # and the bar would sit on a stale value meanwhile.
                     self.progress.emit(rid, ev)
-                    last = now
+                    last, phase = now, ev.phase
                 elif isinstance(ev, HotPixelsFinished):
                     if skipped:
                         self.files_skipped.emit(rid, skipped)
@@ -207,6 +214,31 @@ def heat_image(heat: np.ndarray) -> QImage:
     return _qimage(cv2.cvtColor(colour, cv2.COLOR_BGR2RGB))
 
 
+class _FitLabel(QLabel):
+    """Shows an image scaled to fit, rescaled when the label resizes (the heat-map): a
+    pixmap set once at the size of the moment stays small, or keeps the panel from
+    shrinking."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._image: QImage | None = None
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+
+    def set_image(self, image: QImage) -> None:
+        self._image = image
+        self._fit()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        if self._image is not None and self.width() > 0 and self.height() > 0:
+            self.setPixmap(QPixmap.fromImage(self._image).scaled(
+                self.width(), self.height(), Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.FastTransformation))
+
+
 class HotPixelsPanel(QWidget):
     """Find a camera's hot, stuck and dead pixels from many of its photos."""
 
@@ -308,7 +340,7 @@ class HotPixelsPanel(QWidget):
         self.zoom.setFixedSize(side, side)
         self.zoom.setStyleSheet("background: #222; color: #aaa;")
         self.zoom_caption = QLabel("")
-        self.heat = QLabel("heat-map after a run")
+        self.heat = _FitLabel("heat-map after a run")
         self.heat.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.heat.setMinimumSize(240, 160)
         self.heat.setStyleSheet("background: #111; color: #888;")
@@ -331,6 +363,7 @@ class HotPixelsPanel(QWidget):
         split.addWidget(middle_box)
         split.addWidget(right_box)
         split.setStretchFactor(1, 1)
+        split.setStretchFactor(2, 1)  # a wider window also widens the heat-map
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(split)
@@ -432,6 +465,13 @@ class HotPixelsPanel(QWidget):
     def _on_progress(self, rid: int, p: Progress) -> None:
         if rid != self._run_id:
             return
+        if p.phase.startswith("Reading") and p.done >= p.total:
+            # Headers read; the analysis reports its first frames only after a batch is
+            # decoded, so show it as busy instead of a full "Reading headers" bar.
+            self.progress.setRange(0, 0)
+            self.summary.setText("Analysing frames…")
+            self.statusMessage.emit("Analysing frames…")
+            return
         self.progress.setRange(0, max(1, p.total))
         self.progress.setValue(p.done)
         text = p.describe("frames" if p.phase.startswith("Analys") else "files")
@@ -473,10 +513,7 @@ class HotPixelsPanel(QWidget):
         for f in result.files:
             self.frame_choice.addItem(Path(f).name, f)
         self.frame_choice.blockSignals(False)
-        pix = QPixmap.fromImage(heat_image(result.heat))
-        self.heat.setPixmap(pix.scaled(self.heat.width(), self.heat.height(),
-                                       Qt.AspectRatioMode.KeepAspectRatio,
-                                       Qt.TransformationMode.FastTransformation))
+        self.heat.set_image(heat_image(result.heat))
         for b in self.exports.values():
             b.setEnabled(bool(result.frames))
         self.resultReady.emit(result)

@@ -93,3 +93,20 @@ def test_progress_bar_ends_full(panel, frames, qtbot):
         panel.start()
     assert panel.progress.value() == panel.progress.maximum() == 10
     assert panel.progress.text() == "10/10"
+
+
+def test_progress_shows_the_analysis_after_the_headers(panel, frames, qtbot):
+    """The headers' last snapshot is never throttled away (it arrives within 0.1 s of the
+    first), so the bar does not sit on "Reading headers 1/10" while the workers decode."""
+    folder, _ = frames
+    panel.add_paths([folder])
+    messages: list[str] = []
+    busy: list[bool] = []
+    panel.statusMessage.connect(messages.append)
+    panel.statusMessage.connect(lambda _m: busy.append(panel.progress.maximum() == 0))
+    with qtbot.waitSignal(panel.resultReady, timeout=120_000):
+        panel.start()
+    i = messages.index("Analysing frames…")
+    assert busy[i]
+    assert not any(m.startswith("Reading headers") for m in messages[i:])
+    assert panel.progress.value() == panel.progress.maximum() == 10
