@@ -466,7 +466,7 @@ def analyse_chunk(spec: GroupSpec, paths: list[str]) -> ChunkStats:
     than memory: the per-chunk work (finishing, writing, merging) is spread over them all.
 
     Chunks are long (one per worker), so the worker publishes its progress itself: one byte
-    per frame appended to ``run_dir``/progress. It stops early when that folder is gone
+    per frame decoded (most of a frame's time) appended to ``run_dir``/progress. It stops early when that folder is gone
     (cancelled or finished). A worker that cannot see the folder at all (another machine)
     just does the work.
     """
@@ -493,10 +493,10 @@ def analyse_chunk(spec: GroupSpec, paths: list[str]) -> ChunkStats:
                 skipped.append((path, str(exc)))
             except MemoryError:
                 skipped.append((path, "out of memory while decoding"))
+            if signals:  # per frame: a group of small frames may be the whole chunk
+                _publish(spec.run_dir, 1)  # type: ignore[arg-type]
         sums.add(frames, spec.deviation)
         del frames
-        if signals:
-            _publish(spec.run_dir, min(k, len(paths) - g0))  # type: ignore[arg-type]
     if sums.n == 0:
         return ChunkStats(0, {}, skipped)
     m2_out = None if exact32 else _reusable(

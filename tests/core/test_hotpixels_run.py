@@ -33,9 +33,9 @@ def _run_dirs() -> set[str]:
 
 def test_progress_moves_within_a_chunk_and_reaches_the_end(frames):
     before = _run_dirs()
-    # one worker, one frame held at a time: the run is a single chunk of 40 frames, so
-    # every step before the end comes from the worker's published count
-    options = RunOptions(workers=1, frame_budget=1)
+    # one worker and the default frame budget: the run is a single chunk of 40 frames held
+    # in one group, so every step before the end comes from the worker's per-frame count
+    options = RunOptions(workers=1)
     steps = [ev.done for ev in find_hot_pixels([frames], options)
              if isinstance(ev, Progress) and ev.phase == "Analysing frames"]
     assert steps[-1] == 40
