@@ -41,6 +41,7 @@ from dedupe_gui.core.parallel import chunked, default_workers, run_chunks, threa
 from dedupe_gui.core.pixelstats import PixelStats, chan_merge, from_sums
 from dedupe_gui.core.progress import Progress, ProgressMeter
 from dedupe_gui.core.results import FileSkipped
+from dedupe_gui.core.scenes import count_scenes, frame_thumb
 
 RAW_EXTENSIONS = frozenset("cr2 cr3 nef nrw arw srf sr2 dng raf orf rw2 pef srw erf kdc "
                            "mrw 3fr mef iiq x3f".split())
@@ -66,6 +67,9 @@ class Thresholds:
     ``stuck_ratio``: a stuck pixel's temporal spread is below this fraction of its
     neighbours'; ``stuck_spread``: ... whose spread must be at least this (8-bit levels).
     ``dead_level``: a stuck pixel whose mean is below this fraction of full scale is dead.
+    ``min_scenes``: frames with detail should show at least this many different scenes
+    (``core.scenes``); fewer, and the result carries a warning: repeated detail looks like
+    defects.
     """
 
     deviation: float = 8.0
@@ -76,6 +80,7 @@ class Thresholds:
     stuck_spread: float = 8.0
     dead_level: float = 0.12
     min_frames: int = 5
+    min_scenes: int = 20  # fewer different scenes (with detail) than this: a warning
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,7 @@ class ChunkStats:
     n: int
     arrays: dict[str, np.ndarray | str] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    thumbs: list[np.ndarray] = field(default_factory=list)  # one tiny one per frame (scenes)
 
     def array(self, name: str, writable: bool = False) -> np.ndarray:
         """The array; a spilled one is mapped from tmpfs (shared, no copy), and stays valid
@@ -476,6 +482,8 @@ def analyse_chunk(spec: GroupSpec, paths: list[str]) -> ChunkStats:
     skipped: list[tuple[str, str]] = []
     exact32 = Sums.exact32_for(np.dtype(spec.dtype), len(paths))
     token = (spec.shape, spec.dtype, spec.run_dir)
+    thumbs: list[np.ndarray] = []
+    full_scale = float(np.iinfo(np.dtype(spec.dtype)).max)
     k = max(1, min(spec.group_frames, len(paths)))
     frame_shape = (h, w, c)
     buffers = _reusable("frames", lambda: [np.empty(frame_shape, spec.dtype)
@@ -489,6 +497,7 @@ def analyse_chunk(spec: GroupSpec, paths: list[str]) -> ChunkStats:
         for path, buf in zip(paths[g0:g0 + k], buffers, strict=False):
             try:
                 frames.append(decode_frame(path, spec, buf))
+                thumbs.append(frame_thumb(frames[-1], full_scale))
             except UnreadableFrame as exc:
                 skipped.append((path, str(exc)))
             except MemoryError:
@@ -505,7 +514,7 @@ def analyse_chunk(spec: GroupSpec, paths: list[str]) -> ChunkStats:
     stored: dict[str, np.ndarray | str] = {}
     for name, arr in arrays.items():
         stored[name] = _spill(spec.spill_dir, name, arr) if spec.spill_dir else arr.copy()
-    return ChunkStats(sums.n, stored, skipped)
+    return ChunkStats(sums.n, stored, skipped, thumbs)
 
 
 # ---------------------------------------------------------------------------- merging
@@ -857,6 +866,7 @@ def find_hot_pixels(paths: Sequence[str | os.PathLike], options: RunOptions = Ru
     spec = GroupSpec(g.source, shape, dtype, max(1, round(t.deviation * full_scale / 255)),
                      spill_dir, held, run_dir)
     acc = Accumulator()
+    thumbs: list[np.ndarray] = []
     meter = ProgressMeter(len(group), phase="Analysing frames")
     cancelled = False
     try:
@@ -872,6 +882,7 @@ def find_hot_pixels(paths: Sequence[str | os.PathLike], options: RunOptions = Ru
                 for p, r in res.result.skipped:
                     skipped.append((p, r))
                     yield FileSkipped(p, r)
+                thumbs.extend(res.result.thumbs)
                 try:
                     acc.add(res.result)
                 finally:
@@ -895,7 +906,17 @@ def find_hot_pixels(paths: Sequence[str | os.PathLike], options: RunOptions = Ru
     found, heat = detect(acc, spec, full_scale, t, g.lossy)
     defects = [_to_defect(f, spec, names) for f in found]
     defects.sort(key=lambda d: (-d.score, d.y, d.x))
-    yield finish(defects, heat, acc.n, cancelled, raw_margins=margins)
+    yield finish(defects, heat, acc.n, cancelled, _scene_warning(thumbs, t), raw_margins=margins)
+
+
+def _scene_warning(thumbs: list[np.ndarray], t: Thresholds) -> str:
+    """A warning when the frames with detail show too few different scenes (or "")."""
+    scenes, detailed = count_scenes(thumbs)
+    if detailed == 0 or scenes >= t.min_scenes:
+        return ""
+    return (f"the {detailed} frames with detail show only {scenes} different scenes: detail "
+            "that comes back in the same place can look like a defect. Add photos of other "
+            "scenes, or dark frames (lens cap on)")
 
 
 def _channels(path: str) -> int:

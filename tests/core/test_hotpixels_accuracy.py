@@ -33,6 +33,7 @@ def test_precision_and_recall_per_kind(tmp_path, fmt):
     (tmp_path / fmt / "notes.txt").write_text("not a picture")
     result = analyse([tmp_path / fmt], RunOptions(workers=2))
     assert result.frames == 36 and not result.cancelled
+    assert result.note == ""  # 36 different scenes: no warning
     assert result.width == 320 and result.height == 240
     table = {}
     for kind in ("hot", "stuck", "dead"):
