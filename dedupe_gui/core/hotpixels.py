@@ -115,6 +115,7 @@ class GroupSpec:
     spill_dir: str | None = None  # chunk results go there as files (tmpfs), else pickled
     group_frames: int = 1  # frames a worker decodes and holds at a time (frame budget)
     run_dir: str | None = None  # the run's folder: progress published, gone = stop
+    full_scale: float = 0.0  # the data's white level (a 12-bit RAW: ~4095); 0 = the dtype's
 
 
 @dataclass
@@ -483,7 +484,7 @@ def analyse_chunk(spec: GroupSpec, paths: list[str]) -> ChunkStats:
     exact32 = Sums.exact32_for(np.dtype(spec.dtype), len(paths))
     token = (spec.shape, spec.dtype, spec.run_dir)
     thumbs: list[np.ndarray] = []
-    full_scale = float(np.iinfo(np.dtype(spec.dtype)).max)
+    full_scale = spec.full_scale or float(np.iinfo(np.dtype(spec.dtype)).max)
     k = max(1, min(spec.group_frames, len(paths)))
     frame_shape = (h, w, c)
     buffers = _reusable("frames", lambda: [np.empty(frame_shape, spec.dtype)
@@ -864,7 +865,7 @@ def find_hot_pixels(paths: Sequence[str | os.PathLike], options: RunOptions = Ru
     run_dir = tempfile.mkdtemp(prefix="dedupe-hotpixels-", dir=spill_root)
     spill_dir = run_dir if spill_root and options.spill else None
     spec = GroupSpec(g.source, shape, dtype, max(1, round(t.deviation * full_scale / 255)),
-                     spill_dir, held, run_dir)
+                     spill_dir, held, run_dir, full_scale)
     acc = Accumulator()
     thumbs: list[np.ndarray] = []
     meter = ProgressMeter(len(group), phase="Analysing frames")

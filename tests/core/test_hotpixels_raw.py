@@ -136,6 +136,7 @@ def test_raw_defects_found_at_their_sensor_pixels(tmp_path, pattern, margins):
     result = analyse([tmp_path / "raw"], RunOptions(workers=2))
     top, left = margins
     assert result.source == "raw"
+    assert result.note == ""  # 24 different scenes in 12-bit data: no scene warning
     assert (result.width, result.height) == (256 - 2 * left, 192 - 2 * top)
     assert result.raw_margins == (left, top)
     assert result.frames == 24 and not result.skipped
