@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/candidates_scale.py --crossover      # index vs tiles per batch
     .venv/bin/python benchmarks/candidates_scale.py --fit            # model vs measured P(d<=r)
     .venv/bin/python benchmarks/candidates_scale.py --matcher 8 8 --n 200000 1000000
+    .venv/bin/python benchmarks/candidates_scale.py --matcher 8 8 --rule orientations --n 200000
 
 ``--matcher WHOLE INNER`` (the large-library mode): ``library_hashes``, whose distinct
 pictures are real fingerprints (benchmarks/stage1_radius.py's cache) with each DCT sign
@@ -233,18 +234,41 @@ def model_fit(seed: int = 0, n: int = 3000) -> None:
             print(f"{name:>5s} {k[0]} " + " ".join(f"{x:8.1e}" for x in rate[k][::2]))
 
 
-def run_matcher(n: int, whole: int, inner: int, workers: int, seed: int) -> dict:
+def run_matcher(n: int, whole: int, inner: int, workers: int, seed: int,
+                rule: str = "poses") -> dict:
     """All candidate pairs of ``n`` library files with the matcher's stage-1 structure, in
     one go (the floor of any batching): 4 orientations x (whole, 85%) query words per file
     against the (whole, 85%) upright words of every earlier file within ``whole`` bits, and
     4 central-70% words against the upright one within ``inner`` bits. Pairs are counted
-    once (either search, later file as query)."""
+    once (either search, later file as query).
+
+    ``rule="poses"`` (what the matcher does in large-library mode, ``core.poses``): one
+    self-join per search over every file's selected pose words, then the default rule's
+    distance checked on the pairs found (``poses.pose_pairs``)."""
     from dedupe_gui.core import fingerprint as fp
-    from dedupe_gui.core import hashindex
+    from dedupe_gui.core import hashindex, poses
 
     rows = library_hashes(n, seed)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     cpu0, t0 = _cpu(), time.perf_counter()
+    if rule == "poses":
+        orients = list(range(4))
+        steps = []
+        kw = poses.pose_pairs(rows, (0, 1), orients, whole,
+                              [o + k * fp.N_ORIENT for k in (0, 1) for o in orients],
+                              [0, fp.N_ORIENT], workers=workers)
+        steps.append(round(time.perf_counter() - t0, 1))
+        ki = poses.pose_pairs(rows, (2,), orients, inner, [2 * fp.N_ORIENT + o for o in orients],
+                              [2 * fp.N_ORIENT], workers=workers)
+        steps.append(round(time.perf_counter() - t0, 1))
+        pairs = hashindex.unique_int(np.concatenate([kw, ki])).size  # np.union1d: 30 s at 1M
+        t1, cpu1 = time.perf_counter(), _cpu()
+        return {"n": n, "whole": whole, "inner": inner, "workers": workers, "rule": rule,
+                "margin": poses.POSE_MARGIN, "wall_s": round(t1 - t0, 1),
+                "cpu_s": round(cpu1 - cpu0, 1), "pairs": int(pairs), "whole_pairs": int(kw.size),
+                "inner_pairs": int(ki.size), "steps_s": steps,
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                "rss_before_mb": round(rss0 / 1024), "load_avg": round(os.getloadavg()[0], 2)}
     keys = []
     plans = []
     for qw, bw, radius in (([o + k * fp.N_ORIENT for k in (0, 1) for o in range(4)],
@@ -313,6 +337,9 @@ def main() -> None:
     ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--matcher", type=int, nargs=2, metavar=("WHOLE", "INNER"),
                     help="the matcher's word structure on library_hashes at these bounds")
+    ap.add_argument("--rule", choices=["poses", "orientations"], default="poses",
+                    help="--matcher: selected pose words (large-library mode) or the default "
+                         "rule's 8 query words x 2 stored")
     ap.add_argument("--fit", action="store_true", help="print the model's P(d<=r) vs measured")
     args = ap.parse_args()
     if args.fit:
@@ -320,7 +347,8 @@ def main() -> None:
         return
     if args.matcher:
         for n in args.n:
-            print(json.dumps(run_matcher(n, *args.matcher, args.workers, args.seed)), flush=True)
+            print(json.dumps(run_matcher(n, *args.matcher, args.workers, args.seed, args.rule)),
+                  flush=True)
         return
     if args.crossover:
         for r in args.radius:
