@@ -35,7 +35,8 @@ import numpy as np
 
 from dedupe_gui.core import fingerprint as fp
 from dedupe_gui.core.fingerprint import FingerprintBatch
-from dedupe_gui.core.hashindex import CandidateSearch
+from dedupe_gui.core.hashindex import CandidateSearch, unique_int
+from dedupe_gui.core.poses import best_combination, pose_words
 from dedupe_gui.core.results import PairTable
 
 DEFAULT_THRESHOLD = 88.0  # score at which a pair is reported by default (see above)
@@ -97,6 +98,44 @@ class _Growing:
     @property
     def array(self) -> np.ndarray:
         return self._a[:self.n]
+
+
+class PoseSearch:
+    """Large-library stage 1 for one kind of hash (whole/85% or central 70%): each file's
+    selected pose words (``poses``) against those of every earlier file, then the default
+    rule's best word combination within the bound (so the pairs are a subset of the default
+    rule's, with its distance and orientation).
+
+    The words are flattened, a file owning one or more consecutive rows; the search is a
+    ``CandidateSearch`` over single words (MIH index past its size, tiles before)."""
+
+    def __init__(self, crops: tuple[int, ...], orients: list[int], query_words: list[int],
+                 stored_words: list[int], search: str | None = None) -> None:
+        self.crops, self.orients = crops, orients
+        self.query_words, self.stored_words = query_words, stored_words
+        self._words = _Growing(1, np.uint64)
+        self._owner = _Growing(1, np.int64)
+        self.search = CandidateSearch(search)
+
+    def add(self, new: np.ndarray, stored: np.ndarray, start: int, radius: int
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(i, j, dist, k) sorted by (i, j): new file ``i`` (row of ``new``, the hash rows
+        of files ``start``...) against file ``j < start + i`` (row of ``stored``, every file
+        so far), ``k`` the query word of the best combination (as ``hamming.pairs_within``)."""
+        w, own = pose_words(new, self.crops, self.orients)
+        q0 = self._words.n
+        self._words.append(w[:, None])
+        self._owner.append((own + start)[:, None])
+        qi, bj, *_ = self.search(w[:, None], self._words.array, radius, query_start=q0)
+        oi, oj = own[qi] + start, self._owner.array[bj, 0]
+        keep = oi != oj  # words of one file; otherwise oj < oi (rows in file order)
+        total = np.int64(len(stored))
+        key = unique_int(oi[keep] * total + oj[keep])
+        i, j = key // total, key % total
+        dist, k = best_combination(stored[i[:, None], self.query_words],
+                                   stored[j[:, None], self.stored_words])
+        ok = dist <= radius
+        return i[ok] - start, j[ok], dist[ok], k[ok]
 
 
 def coarse(features: np.ndarray) -> np.ndarray:
@@ -279,6 +318,11 @@ class Matcher:
         # hamming.pairs_within (tiles), or an MIH index once tiles stop paying (hashindex)
         self._stage1 = CandidateSearch(search)
         self._stage1_inner = CandidateSearch(search)  # its own: a search keeps state about its base
+        words = self._orients + [fp.N_ORIENT + o for o in self._orients]
+        inner = [2 * fp.N_ORIENT + o for o in self._orients]
+        # large-library mode: selected pose words only (core/poses.py)
+        self._pose_whole = PoseSearch((0, 1), self._orients, words, [0, fp.N_ORIENT], search)
+        self._pose_inner = PoseSearch((2,), self._orients, inner, [2 * fp.N_ORIENT], search)
 
     def add(self, batch: FingerprintBatch, first_index: int) -> PairTable:
         """Pairs among the new files and between them and every file added before."""
@@ -301,15 +345,20 @@ class Matcher:
             return PairTable()
         start = first_index - self._first
         words = self._orients + [fp.N_ORIENT + o for o in self._orients]
-        queries = batch.hashes[:, words]
-        base = self._hashes.array[:, [0, fp.N_ORIENT]]
-        i, j, dist, k, _ = self._stage1(queries, base, self.bounds.whole, query_start=start)
-        orient = np.asarray(words, np.int64)[k] % fp.N_ORIENT
-        # The inner 70% alone: a corner watermark or logo cannot push that hash away.
         inner = [2 * fp.N_ORIENT + o for o in self._orients]
-        i2, j2, d2, k2, _ = self._stage1_inner(batch.hashes[:, inner],
-                                               self._hashes.array[:, 2 * fp.N_ORIENT],
-                                               self.bounds.inner, query_start=start)
+        if self.bounds.large:  # selected pose words only: a subset of the pairs below
+            stored = self._hashes.array
+            i, j, dist, k = self._pose_whole.add(batch.hashes, stored, start, self.bounds.whole)
+            i2, j2, d2, k2 = self._pose_inner.add(batch.hashes, stored, start, self.bounds.inner)
+        else:
+            queries = batch.hashes[:, words]
+            base = self._hashes.array[:, [0, fp.N_ORIENT]]
+            i, j, dist, k, _ = self._stage1(queries, base, self.bounds.whole, query_start=start)
+            # The inner 70% alone: a corner watermark or logo cannot push that hash away.
+            i2, j2, d2, k2, _ = self._stage1_inner(batch.hashes[:, inner],
+                                                   self._hashes.array[:, 2 * fp.N_ORIENT],
+                                                   self.bounds.inner, query_start=start)
+        orient = np.asarray(words, np.int64)[k] % fp.N_ORIENT
         if len(i2):
             i, j = np.concatenate([i, i2]), np.concatenate([j, j2])
             dist = np.concatenate([dist, d2])

@@ -1,5 +1,6 @@
 """Large-library mode: chosen once per scan past ``LARGE_LIBRARY`` files, tight stage-1
-bounds whose pairs equal the tiled search's, small libraries unchanged."""
+bounds on selected pose words (pairs: exactly the brute-force rule's, a subset of the
+default rule's at the same bounds), small libraries unchanged."""
 from __future__ import annotations
 
 import cv2
@@ -12,7 +13,8 @@ from dedupe_gui.core import matching
 from dedupe_gui.core.fingerprint import FingerprintBatch, fingerprint_chunk
 from dedupe_gui.core.hamming import pairs_within as tiles
 from dedupe_gui.core.hashindex import CandidateSearch
-from dedupe_gui.core.matching import Matcher, Stage1Bounds, stage1_bounds
+from dedupe_gui.core.matching import Matcher, PoseSearch, Stage1Bounds, stage1_bounds
+from dedupe_gui.core.poses import pose_pairs, pose_select, pose_words
 from dedupe_gui.core.results import ScanFinished, ScanStarted
 from dedupe_gui.core.scan import ScanOptions, scan
 from tests.core.imagegen import crop, photo, rotate, save
@@ -138,8 +140,69 @@ def test_matcher_index_and_tiles_agree_at_large_bounds(small_library):
     for search in ("index", "tiles"):
         m = Matcher(bounds=bounds, search=search)
         results.append([m.add(parts[0], 0), m.add(parts[1], half)])
-        assert m._stage1.used_index == (1 if search == "index" else 0)
+        assert m._pose_whole.search.used_index == (1 if search == "index" else 0)
+        assert m._stage1.used_index == 0  # the default rule's search is not used
     assert sum(len(t) for t in results[0]) >= 8
     for ta, tb in zip(*results, strict=True):
         for k in ("a", "b", "score", "distance"):
             assert np.array_equal(getattr(ta, k), getattr(tb, k))
+
+
+def test_pose_selection_is_equivariant(small_library):
+    """A turned or mirrored copy selects the same words (its own words in another order)."""
+    img = cv2.cvtColor(photo(700, 640, 480), cv2.COLOR_BGR2GRAY)
+    turned = (img, np.rot90(img), np.rot90(img, 2), img[:, ::-1], np.rot90(img[:, ::-1]))
+    rows = np.stack([fp.fingerprint_pixels(np.ascontiguousarray(x))[0] for x in turned])
+    for kind in range(3):
+        words = rows[:, kind * fp.N_ORIENT:(kind + 1) * fp.N_ORIENT]
+        chosen = [set(w[s].tolist()) for w, s in zip(words, pose_select(words), strict=True)]
+        assert all(c == chosen[0] for c in chosen[1:]), kind
+        assert 1 <= len(chosen[0]) < fp.N_ORIENT
+    # fewer words than orientations on real fingerprints: what makes the mode cheap
+    _, batch = small_library
+    for orients in (4, 8):
+        words, owner = pose_words(batch.hashes, (0, 1), list(range(orients)))
+        assert np.array_equal(owner, np.sort(owner))
+        assert len(words) <= 0.6 * orients * 2 * len(batch)
+
+
+def _brute_pose_pairs(rows, crops, query_words, stored_words, radius):
+    """Reference: every pair of files with selected words within radius (all word pairs
+    compared), then the default rule's best combination within radius."""
+    w, own = pose_words(rows, crops, list(range(4)))
+    a, b = np.nonzero(np.bitwise_count(w[:, None] ^ w[None, :]) <= radius)
+    keep = own[a] > own[b]
+    i, j = own[a][keep], own[b][keep]
+    d = np.bitwise_count(rows[i][:, query_words, None] ^ rows[j][:, None, stored_words])
+    ok = d.reshape(len(i), -1).min(axis=1) <= radius
+    return set(zip(i[ok].tolist(), j[ok].tolist(), strict=True))
+
+
+def test_pose_search_exact_in_batches_and_at_once(small_library):
+    """The matcher's incremental pose search (batches, index or tiles) and the all-at-once
+    self-join (``pose_pairs``, the benchmark's) give the brute-force pairs; they are a
+    subset of the default rule's (tiles over all orientations) at the same bound."""
+    _, batch = small_library
+    rows = library_hashes(3_000, seed=5, templates=batch.hashes)
+    n = len(rows)
+    orients = list(range(4))
+    whole_q = orients + [fp.N_ORIENT + o for o in orients]
+    inner_q = [2 * fp.N_ORIENT + o for o in orients]
+    for crops, qw, bw in (((0, 1), whole_q, [0, fp.N_ORIENT]), ((2,), inner_q, [2 * fp.N_ORIENT])):
+        want = _brute_pose_pairs(rows, crops, qw, bw, 8)
+        assert len(want) > 300
+        keys = pose_pairs(rows, crops, orients, 8, qw, bw)
+        assert set(zip((keys // n).tolist(), (keys % n).tolist(), strict=True)) == want
+        default = tiles(rows[:, qw], rows[:, bw], 8, query_start=0)
+        assert want < set(zip(default[0].tolist(), default[1].tolist(), strict=True))
+        for force in ("index", "tiles"):
+            search, start, got = PoseSearch(crops, orients, qw, bw, force), 0, set()
+            for size in (1_200, 700, 1_100):
+                i, j, d, k = search.add(rows[start:start + size], rows[:start + size], start, 8)
+                ref = np.bitwise_count(rows[i + start][:, qw, None] ^ rows[j][:, None, bw])
+                assert np.array_equal(d, ref.reshape(len(i), -1).min(axis=1))
+                assert np.array_equal(k, ref.reshape(len(i), -1).argmin(axis=1) // len(bw))
+                got |= set(zip((i + start).tolist(), j.tolist(), strict=True))
+                start += size
+            assert got == want, force
+            assert search.search.used_index == (2 if force == "index" else 0)
