@@ -289,8 +289,8 @@ class HashIndex:
         pos = np.repeat(lo, n) + (np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n))
         end = np.repeat(lo + n, n)
         rest = end - pos - 1
-        parts = [self._verify_sorted(k, a, b, r) for a, b in _expand(pos, pos + 1, rest)]
-        return self._collect(parts)
+        keep = rest > 0
+        return self._verify_rows(k, pos[keep], pos[keep] + 1, rest[keep], r)
 
     def _pairs_flipped(self, k: int, top: int, flips: np.ndarray, r: int) -> Pairs:
         """Pairs across buckets whose values differ by one of ``flips`` (all with top bit ``top``).
@@ -348,8 +348,43 @@ class HashIndex:
                                                - np.repeat(np.cumsum(n1) - n1, n1)),
                          np.repeat(lo2, n1), np.repeat(n2, n1)))
         for rows_a, rows_start, rows_len in rows:
-            parts += [self._verify_sorted(k, a, b, r)
-                      for a, b in _expand(rows_a, rows_start, rows_len)]
+            parts.append(self._verify_rows(k, rows_a, rows_start, rows_len, r))
+        return self._collect(parts)
+
+    def _verify_rows(self, k: int, rows_a: np.ndarray, rows_start: np.ndarray,
+                     rows_len: np.ndarray, r: int) -> Pairs:
+        """Verified pairs (a, b) for every row a and b in [start, start+len), sorted
+        positions of block k. Like ``_expand`` + ``_verify_sorted``, but the row's code is
+        repeated instead of its position (one gather per candidate instead of two: the
+        dense buckets of real hashes make most of the index's work here); a hit's row is
+        found again by a search in the few hits only."""
+        block = self.blocks[k]
+        sc = block.sorted_codes
+        rows_len = rows_len.astype(np.int64)
+        ends = np.cumsum(rows_len)
+        parts: list[Pairs] = []
+        lo = 0
+        while lo < rows_a.size:
+            base = ends[lo - 1] if lo else 0
+            hi = max(lo + 1, int(np.searchsorted(ends, base + CHUNK, side="right")))
+            n = rows_len[lo:hi]
+            local_ends = ends[lo:hi] - base
+            total = int(local_ends[-1])
+            if total == 0:
+                lo = hi
+                continue
+            b = np.repeat(rows_start[lo:hi].astype(np.int64) - (local_ends - n), n)
+            b += np.arange(total, dtype=np.int64)
+            x = np.repeat(sc[rows_a[lo:hi]], n)
+            np.bitwise_xor(x, sc[b], out=x)
+            d = np.bitwise_count(x)
+            hit = np.flatnonzero(d <= r)
+            if k and hit.size:
+                hit = hit[self._first_finder(k, x[hit])]
+            a = rows_a[lo:hi][np.searchsorted(local_ends, hit, side="right")]
+            oa, ob = block.order[a], block.order[b[hit]]
+            parts.append((np.minimum(oa, ob), np.maximum(oa, ob), d[hit].astype(np.int16)))
+            lo = hi
         return self._collect(parts)
 
     # -- queries against the index ------------------------------------------------------------

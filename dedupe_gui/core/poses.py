@@ -142,20 +142,25 @@ def pose_pairs(hashes: np.ndarray, crops: tuple[int, ...], orients: list[int], r
     count = np.diff(np.append(first, sw.size))
     parts = []
     same = np.flatnonzero(count > 1)  # files sharing a word: distance 0
-    if same.size:  # every (x, y) of its files; x == y is dropped
-        parts.append(_owner_pairs(same, same, first, count, owners, n))
 
     def to_files(a: np.ndarray, b: np.ndarray, _d: np.ndarray) -> tuple[np.ndarray]:
-        return (_owner_pairs(a, b, first, count, owners, n),)
+        return (default_rule(_owner_pairs(a, b, first, count, owners, n)),)
 
+    def default_rule(keys: np.ndarray) -> np.ndarray:
+        """``keys`` whose default-rule distance is within radius too (in the index's
+        threads: each task's part is checked where it is made)."""
+        out = []
+        step = 1 << 18
+        for s in range(0, keys.size, step):
+            k = keys[s:s + step]
+            i, j = k // n, k % n
+            d, _ = best_combination(hashes[i[:, None], query_words],
+                                    hashes[j[:, None], stored_words])
+            out.append(k[d <= radius])
+        return np.concatenate(out) if out else keys
+
+    if same.size:  # every (x, y) of its files; x == y is dropped
+        parts.append(default_rule(_owner_pairs(same, same, first, count, owners, n)))
     if uniq.size > 1:
         parts.append(HashIndex(uniq, radius).pairs(workers=workers, reduce=to_files)[0])
-    keys = unique_int(np.concatenate(parts)) if parts else np.empty(0, np.int64)
-    out = []
-    step = 1 << 20
-    for s in range(0, keys.size, step):  # the default rule's distance, in bounded steps
-        k = keys[s:s + step]
-        i, j = k // n, k % n
-        d, _ = best_combination(hashes[i[:, None], query_words], hashes[j[:, None], stored_words])
-        out.append(k[d <= radius])
-    return np.concatenate(out) if out else keys
+    return unique_int(np.concatenate(parts)) if parts else np.empty(0, np.int64)
