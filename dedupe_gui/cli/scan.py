@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
 
     from dedupe_gui.core.cache import CacheError
     from dedupe_gui.core.progress import Progress
-    from dedupe_gui.core.results import ScanFinished, ScanStarted
+    from dedupe_gui.core.results import LARGE_LIBRARY_NOTE, ScanFinished, ScanStarted
     from dedupe_gui.core.scan import ScanOptions, scan
 
     options = ScanOptions(threshold=args.threshold, mirror=args.mirror, workers=args.workers,
@@ -139,8 +139,7 @@ def run(args: argparse.Namespace) -> int:
                 reporter.progress(event)
             elif isinstance(event, ScanStarted):
                 reporter.line(f"{event.total} pictures found" + (
-                    " (large library: only copies within a few hash bits are looked for; "
-                    "some 2-degree turns are missed)" if event.large_library else ""))
+                    f" ({LARGE_LIBRARY_NOTE})" if event.large_library else ""))
             elif isinstance(event, ScanFinished):
                 result = event.result
     except CacheError as exc:

@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# What the user is told when a scan used the large-library mode (``matching.stage1_bounds``).
+LARGE_LIBRARY_NOTE = ("large library: only close copies were looked for, so some copies turned "
+                      "by 1-2 degrees may be missing")
+
 
 @dataclass(frozen=True)
 class FileRecord:

@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QPushButton
 
-from dedupe_gui.core.results import ScanResult
+from dedupe_gui.core.results import LARGE_LIBRARY_NOTE, ScanResult
 from dedupe_gui.gui.folder_list import FolderList
 from dedupe_gui.gui.pair_list import SLIDER_STEPS
 from dedupe_gui.gui.progress_strip import ProgressStrip
@@ -162,10 +162,7 @@ class ScanControlsMixin:
             self.slider.setValue(round(result.threshold * SLIDER_STEPS))
         where = self._where()
         self._finish_scan_ui()
-        what = "Cancelled" if result.cancelled else "Done"
-        self.statusMessage.emit(
-            f"{what}: {len(result.files)} pictures, {len(result.pairs)} candidate pairs, "
-            f"{len(result.skipped)} skipped, {result.seconds:.1f} s{where}")
+        self.statusMessage.emit(finished_message(result, where))
         self._reselect(current)
         self._update_counts()
         self._save_timer.start()  # soon, in its own event-loop turn (keeps each gap short)
@@ -186,3 +183,12 @@ class ScanControlsMixin:
         self.progress_bar.set_value(0)
         self.scan_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
+
+
+def finished_message(result: ScanResult, where: str = "") -> str:
+    """The status line at the end of a scan; it says when the large-library mode was used
+    (``core.matching.stage1_bounds``), because that mode misses some far copies."""
+    what = "Cancelled" if result.cancelled else "Done"
+    text = (f"{what}: {len(result.files)} pictures, {len(result.pairs)} candidate pairs, "
+            f"{len(result.skipped)} skipped, {result.seconds:.1f} s{where}")
+    return f"{text} ({LARGE_LIBRARY_NOTE})" if result.large_library else text

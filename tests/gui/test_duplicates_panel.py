@@ -300,3 +300,16 @@ def test_where_trash_cannot_be_restored_the_user_is_told_before(panel, qtbot, tm
     answer_box(qtbot, QMessageBox.StandardButton.Yes, seen)
     QTest.keyClick(panel.table, Qt.Key.Key_A)
     assert not os.path.exists(right.path) and trash_files(tmp_path) == [Path(right.path).name]
+
+
+def test_the_end_of_a_scan_says_when_the_large_library_mode_was_used(library):
+    from dedupe_gui.gui.scan_controls import finished_message
+
+    root, files, _ = library
+    recs = [record(p) for p in files]
+    normal = ScanResult(recs, PairTable.build([0], [1], [95.0], [2]), [], 2.0)
+    large = ScanResult(recs, normal.pairs, [], 2.0, large_library=True)
+    assert finished_message(normal) == f"Done: {len(recs)} pictures, 1 candidate pairs, " \
+                                       "0 skipped, 2.0 s"
+    assert finished_message(large).startswith(finished_message(normal))
+    assert "large library" in finished_message(large)
