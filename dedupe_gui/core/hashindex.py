@@ -334,22 +334,15 @@ class HashIndex:
         block = self.blocks[k]
         lo2 = block.bounds[tk].astype(np.int64)
         n2 = block.bounds[tk + 1].astype(np.int64) - lo2
-        one = n1 == 1
-        single = one & (n2 == 1)  # sparse buckets: one candidate, no expansion
-        parts = [self._verify_sorted(k, lo1[single], lo2[single], r)]
-        # one member against several: one row each
-        row = one & ~single
-        rows = [(lo1[row], lo2[row], n2[row])]
-        # several members: a row for every member of bucket u, against all of bucket u^e
-        many = ~one
-        lo1, n1, lo2, n2 = lo1[many], n1[many], lo2[many], n2[many]
-        if lo1.size:
-            rows.append((np.repeat(lo1, n1) + (np.arange(int(n1.sum()))
-                                               - np.repeat(np.cumsum(n1) - n1, n1)),
-                         np.repeat(lo2, n1), np.repeat(n2, n1)))
-        for rows_a, rows_start, rows_len in rows:
-            parts.append(self._verify_rows(k, rows_a, rows_start, rows_len, r))
-        return self._collect(parts)
+        # a row for every member of bucket u, against all of bucket u^e (one pass of
+        # repeats: masks splitting sparse from dense buckets cost more than they saved)
+        n1 = n1.astype(np.int64)
+        total = int(n1.sum())
+        if total == n1.size:  # one member each
+            return self._verify_rows(k, lo1, lo2, n2, r)
+        rows_a = np.repeat(lo1 - (np.cumsum(n1) - n1), n1)
+        rows_a += np.arange(total, dtype=np.int64)
+        return self._verify_rows(k, rows_a, np.repeat(lo2, n1), np.repeat(n2, n1), r)
 
     def _verify_rows(self, k: int, rows_a: np.ndarray, rows_start: np.ndarray,
                      rows_len: np.ndarray, r: int) -> Pairs:
@@ -373,9 +366,13 @@ class HashIndex:
             if total == 0:
                 lo = hi
                 continue
-            b = np.repeat(rows_start[lo:hi].astype(np.int64) - (local_ends - n), n)
-            b += np.arange(total, dtype=np.int64)
-            x = np.repeat(sc[rows_a[lo:hi]], n)
+            if total == n.size:  # one candidate per row: nothing to repeat
+                b = rows_start[lo:hi].astype(np.int64)
+                x = sc[rows_a[lo:hi]]
+            else:
+                b = np.repeat(rows_start[lo:hi].astype(np.int64) - (local_ends - n), n)
+                b += np.arange(total, dtype=np.int64)
+                x = np.repeat(sc[rows_a[lo:hi]], n)
             np.bitwise_xor(x, sc[b], out=x)
             d = np.bitwise_count(x)
             hit = np.flatnonzero(d <= r)
