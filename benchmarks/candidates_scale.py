@@ -235,7 +235,7 @@ def model_fit(seed: int = 0, n: int = 3000) -> None:
 
 
 def run_matcher(n: int, whole: int, inner: int, workers: int, seed: int,
-                rule: str = "poses") -> dict:
+                rule: str = "poses", margin: int | None = None) -> dict:
     """All candidate pairs of ``n`` library files with the matcher's stage-1 structure, in
     one go (the floor of any batching): 4 orientations x (whole, 85%) query words per file
     against the (whole, 85%) upright words of every earlier file within ``whole`` bits, and
@@ -252,19 +252,20 @@ def run_matcher(n: int, whole: int, inner: int, workers: int, seed: int,
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     cpu0, t0 = _cpu(), time.perf_counter()
     if rule == "poses":
+        margin = poses.POSE_MARGIN if margin is None else margin
         orients = list(range(4))
         steps = []
         kw = poses.pose_pairs(rows, (0, 1), orients, whole,
                               [o + k * fp.N_ORIENT for k in (0, 1) for o in orients],
-                              [0, fp.N_ORIENT], workers=workers)
+                              [0, fp.N_ORIENT], margin, workers)
         steps.append(round(time.perf_counter() - t0, 1))
         ki = poses.pose_pairs(rows, (2,), orients, inner, [2 * fp.N_ORIENT + o for o in orients],
-                              [2 * fp.N_ORIENT], workers=workers)
+                              [2 * fp.N_ORIENT], margin, workers)
         steps.append(round(time.perf_counter() - t0, 1))
         pairs = hashindex.unique_int(np.concatenate([kw, ki])).size  # np.union1d: 30 s at 1M
         t1, cpu1 = time.perf_counter(), _cpu()
         return {"n": n, "whole": whole, "inner": inner, "workers": workers, "rule": rule,
-                "margin": poses.POSE_MARGIN, "wall_s": round(t1 - t0, 1),
+                "margin": margin, "wall_s": round(t1 - t0, 1),
                 "cpu_s": round(cpu1 - cpu0, 1), "pairs": int(pairs), "whole_pairs": int(kw.size),
                 "inner_pairs": int(ki.size), "steps_s": steps,
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -340,6 +341,7 @@ def main() -> None:
     ap.add_argument("--rule", choices=["poses", "orientations"], default="poses",
                     help="--matcher: selected pose words (large-library mode) or the default "
                          "rule's 8 query words x 2 stored")
+    ap.add_argument("--margin", type=int, help="--matcher: pose margin (default POSE_MARGIN)")
     ap.add_argument("--fit", action="store_true", help="print the model's P(d<=r) vs measured")
     args = ap.parse_args()
     if args.fit:
@@ -347,7 +349,8 @@ def main() -> None:
         return
     if args.matcher:
         for n in args.n:
-            print(json.dumps(run_matcher(n, *args.matcher, args.workers, args.seed, args.rule)),
+            print(json.dumps(run_matcher(n, *args.matcher, args.workers, args.seed, args.rule,
+                                         args.margin)),
                   flush=True)
         return
     if args.crossover:

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/stage1_radius.py                   # corpus + scale + sources
     .venv/bin/python benchmarks/stage1_radius.py --sets corpus     # the labelled corpus only
     .venv/bin/python benchmarks/stage1_radius.py --end-to-end      # + full matcher per mode
-    .venv/bin/python benchmarks/stage1_radius.py --sets corpus scale --poses  # + pose recall
+    .venv/bin/python benchmarks/stage1_radius.py --sets corpus scale --poses 4 0  # pose recall
 
 Stage 1 (``matching``) keeps a pair when its whole/85% pHashes, best of 16 combinations (4
 orientations of the later file's whole and 85% hashes against the earlier file's upright
@@ -111,8 +111,8 @@ def pair_distance(h: np.ndarray, a: np.ndarray, b: np.ndarray, orients: int
     return np.maximum(*out_w), np.maximum(*out_i)
 
 
-def pose_distance(h: np.ndarray, a: np.ndarray, b: np.ndarray, orients: int, crops: list[int]
-                  ) -> np.ndarray:
+def pose_distance(h: np.ndarray, a: np.ndarray, b: np.ndarray, orients: int, crops: list[int],
+                  margin: int) -> np.ndarray:
     """Per pair: the smallest distance between a selected pose word of a and one of b
     (``core.poses``, large-library mode; symmetric, no worse direction)."""
     from dedupe_gui.core.poses import pose_select
@@ -122,7 +122,7 @@ def pose_distance(h: np.ndarray, a: np.ndarray, b: np.ndarray, orients: int, cro
         for k in crops:
             w = rows[:, [k * fp.N_ORIENT + o for o in range(orients)]]
             ws.append(w)
-            sel.append(pose_select(w))
+            sel.append(pose_select(w, margin))
         return np.concatenate(ws, axis=1), np.concatenate(sel, axis=1)
 
     wa, sa = words(h[a])
@@ -133,16 +133,16 @@ def pose_distance(h: np.ndarray, a: np.ndarray, b: np.ndarray, orients: int, cro
 
 
 def print_pose_recall(h: np.ndarray, pairs: list[tuple[int, int, str]], title: str,
-                      whole: int = 8, inner: int = 8) -> None:
+                      margin: int, whole: int = 8, inner: int = 8) -> None:
     """Large-library mode at (whole, inner): recall per kind with all orientations (the
     rule before poses) and with selected pose words (what the matcher does now)."""
-    from dedupe_gui.core.poses import POSE_MARGIN, pose_words
+    from dedupe_gui.core.poses import pose_words
 
     print(f"\n{title}: stage-1 recall at {whole}/{inner}, all orientations vs selected poses "
-          f"(margin {POSE_MARGIN}); words per file and crop, 4 orientations: "
-          + ", ".join(f"{len(pose_words(h, (k,), list(range(4)))[0]) / len(h):.2f}"
+          f"(margin {margin}); words per file and crop, 4 orientations: "
+          + ", ".join(f"{len(pose_words(h, (k,), list(range(4)), margin)[0]) / len(h):.2f}"
                       for k in (0, 1, 2))
-          + "; 8: " + ", ".join(f"{len(pose_words(h, (k,), list(range(8)))[0]) / len(h):.2f}"
+          + "; 8: " + ", ".join(f"{len(pose_words(h, (k,), list(range(8)), margin)[0]) / len(h):.2f}"
                                 for k in (0, 1, 2)))
     print(f"{'kind':22s} {'n':>3s} {'before':>7s} {'poses':>7s}  lost")
     for kind in sorted({k for _, _, k in pairs}):
@@ -151,8 +151,8 @@ def print_pose_recall(h: np.ndarray, pairs: list[tuple[int, int, str]], title: s
         orients = fp.N_ORIENT if kind == "mirror" else 4
         dw, di = pair_distance(h, a, b, orients)
         old = (dw <= whole) | (di <= inner)
-        new = (((pose_distance(h, a, b, orients, WHOLE) <= whole) & (dw <= whole))
-               | ((pose_distance(h, a, b, orients, [INNER]) <= inner) & (di <= inner)))
+        new = (((pose_distance(h, a, b, orients, WHOLE, margin) <= whole) & (dw <= whole))
+               | ((pose_distance(h, a, b, orients, [INNER], margin) <= inner) & (di <= inner)))
         print(f"{kind:22s} {len(sel):3d} {old.mean():7.3f} {new.mean():7.3f}  {int((old & ~new).sum())}")
 
 
@@ -263,11 +263,17 @@ def main() -> int:
     ap.add_argument("--corpus", type=Path, default=Path("/work/corpora/corpus"))
     ap.add_argument("--scale", type=Path, default=Path("/work/corpora/scale"))
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--poses", action="store_true",
-                    help="also the large-library recall (8/8): all orientations vs selected poses")
+    ap.add_argument("--poses", nargs="*", type=int, metavar="MARGIN",
+                    help="also the large-library recall (8/8): all orientations vs selected "
+                         "poses at these margins (default: POSE_MARGIN)")
     ap.add_argument("--end-to-end", nargs="*", type=int, metavar="W I",
                     help="also run the full matcher at these (whole, inner) radius pairs")
     a = ap.parse_args()
+    if a.poses is not None and not a.poses:
+        from dedupe_gui.core.poses import POSE_MARGIN
+
+        a.poses = [POSE_MARGIN]
+    a.poses = a.poses or []
     from benchmarks.accuracy import corpus_files
 
     if "corpus" in a.sets:
@@ -275,14 +281,16 @@ def main() -> int:
         pairs, groups = corpus_truth(a.corpus, paths)
         print_recall(h, pairs, f"corpus ({len(paths)} files)")
         if a.poses:
-            print_pose_recall(h, pairs, f"corpus ({len(paths)} files)")
+            for m in a.poses:
+                print_pose_recall(h, pairs, f"corpus ({len(paths)} files)", m)
         print_rate(h, groups, "corpus, files of different groups")
     if "scale" in a.sets:
         paths, h = cached_hashes("scale", corpus_files(a.scale), a.workers)
         pairs, groups = scale_truth(a.scale, paths)
         print_recall(h, pairs, f"scale ({len(paths)} files)")
         if a.poses:
-            print_pose_recall(h, pairs, f"scale ({len(paths)} files)")
+            for m in a.poses:
+                print_pose_recall(h, pairs, f"scale ({len(paths)} files)", m)
         print_rate(h, groups, "scale, all but the known pairs")
     if "sources" in a.sets and SRC.exists():
         paths, h = cached_hashes("sources", source_photos(), a.workers)

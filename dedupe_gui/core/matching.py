@@ -25,7 +25,11 @@ Large libraries (``LARGE_LIBRARY`` files or more, decided once per scan by
 pairs of different pictures lie within the loose 18 bits (5e9 candidates among 1M files, more
 than any index or verifier can take), 130x fewer within 8 on distinct photos (42x on
 overlapping views); every copy kind keeps its recall at 8 bits except 2-degree turns (whole
-distance up to 12: ~70% kept in their worse direction).
+distance up to 12: ~70% kept in their worse direction). In this mode a pair is also compared
+only in its files' selected poses (``poses``, ``PoseSearch``): ~1.35 words per file and
+crop instead of 4 query words, 8x less stage-1 work at 200k (candidates_scale --matcher);
+the pairs are a subset of the rule above (stage1_radius --poses: 2 of 29 2-degree turns
+and 1 of 486 resized copies fewer).
 """
 from __future__ import annotations
 
