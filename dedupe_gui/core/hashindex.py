@@ -457,7 +457,9 @@ def query(index_codes, query_codes, radius: int, workers: int | None = None) -> 
 
 
 # -- the matcher's stage 1: tiles or index, whichever is cheaper ----------------------------
-MIN_INDEX_ROWS = 50_000  # below this, tiles are always cheap enough (and need no build)
+MIN_INDEX_ROWS = 50_000  # below this, tiles are cheap enough (and need no build) unless...
+MIN_INDEX_TESTS = 100_000_000  # ...a call would make this many pair tests (~0.5 s of tiles:
+# a large-library batch of thousands of pose words against a tail of tens of thousands)
 REBUILD_FRACTION = 0.25  # rows not yet indexed are searched by tiles until they reach this
 
 
@@ -486,7 +488,7 @@ class CandidateSearch:
     def want_index(self, n_query: int, kq: int, n_base: int, kb: int, radius: int) -> bool:
         if self.force is not None:
             return self.force == "index"
-        if n_base < MIN_INDEX_ROWS:
+        if n_base < MIN_INDEX_ROWS and n_query * kq * n_base * kb < MIN_INDEX_TESTS:
             return False
         # decided again when the library has grown by a quarter or the batch size changes:
         # the planner costs milliseconds, a matcher calls this for every chunk of files
@@ -519,10 +521,21 @@ class CandidateSearch:
         qi, be, _ = self._index.query(queries.ravel(), max_dist)
         i, j = qi // kq, be // kb
         parts_i, parts_j = [i], [j]
-        if nb > self._rows:  # the tail (and the queries themselves) by tiles
-            ti, tj, *_ = tiles(queries, base[self._rows:], max_dist,
-                               query_start=None if query_start is None else seen - self._rows,
-                               **_tiles_options)
+        if nb > self._rows:  # the tail (and the queries themselves)
+            tail = base[self._rows:]
+            qs = None if query_start is None else seen - self._rows
+            if self.want_index(n, kq, len(tail), kb, max_dist):
+                # a throw-away index of the tail: tiles over a tail of up to a quarter of a
+                # million-row base cost seconds per batch (measured: 156 s for 200k files
+                # added 4096 at a time, the index alone ~6 s)
+                tq, tb, _ = HashIndex(tail.ravel(), max_dist, n_query=n * kq).query(
+                    queries.ravel(), max_dist)
+                ti, tj = tq // kq, tb // kb
+                if qs is not None:  # the queries are tail rows qs + i: earlier rows only
+                    keep = tj < qs + ti
+                    ti, tj = ti[keep], tj[keep]
+            else:
+                ti, tj, *_ = tiles(queries, tail, max_dist, query_start=qs, **_tiles_options)
             parts_i.append(ti)
             parts_j.append(tj + self._rows)
         key = unique_int(np.concatenate(parts_i) * np.int64(nb) + np.concatenate(parts_j))
