@@ -18,9 +18,10 @@ kept too (multi-probe: a copy whose deciding bits moved a little still shares a 
 Measured with benchmarks/stage1_radius.py (``--poses 4 0``), real copies at the 8/8 bounds:
 about 1.35 words per file and crop instead of 4 (8 with mirror: ~2 instead of 8); pairs
 lost against all orientations: 2 of 29 2-degree turns (24 -> 22 kept) and 1 of 486 resized
-copies; margin 0 (1.1 words, ~25% faster at 1M) loses 4 turns, 1 of 29 crops by 5% and the
-same resized copy. benchmarks/candidates_scale.py --matcher 8 8: 1M files in ~70 s on 2
-cores (margin 0: ~57 s), 200k in 5.6 s instead of 45 s.
+copies; margin 0 (1.1 words per crop, ~25% less CPU) loses 4 turns, 1 of 29 crops by 5% and
+the same resized copy. benchmarks/candidates_scale.py --matcher 8 8: 1M files in 55-57 s
+wall, 85-89 s CPU, 1.7 GB on 2 cores (68-74 s while another job ran), 200k in 4.7 s
+instead of 45 s.
 """
 from __future__ import annotations
 
