@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -48,6 +49,25 @@ def worker_setup() -> None:
         import signal
 
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel kill this pool child when its parent dies. A parent that is
+    SIGKILLed (or crashes) cannot shut its pool down, and spawn children blocked on their
+    task queue would otherwise stay behind forever, one set per killed run."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os._exit(1)
 
 
 def default_workers() -> int:

@@ -3,6 +3,7 @@ SIGKILLed in the middle followed by a rescan over the same cache."""
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import json
 import os
@@ -104,6 +105,32 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     assert code == 2 and "cache" in err and bad.read_text() == "precious"
 
 
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in glob.glob(f"/proc/{pid}/task/*/children"):
+        with open(task) as fh:
+            out += [int(c) for c in fh.read().split()]
+    return out
+
+
+def _gone(pids: list[int], within: float) -> bool:
+    """True when none of ``pids`` runs any more (zombies of a dead parent count as gone)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        alive = []
+        for p in pids:
+            try:
+                with open(f"/proc/{p}/stat") as fh:
+                    if fh.read().rsplit(")", 1)[1].split()[0] != "Z":
+                        alive.append(p)
+            except FileNotFoundError:
+                pass
+        if not alive:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def test_sigkill_mid_scan_then_rescan(tmp_path):
     """Kill -9 the whole `dedupe scan` while it writes the cache; the cache stays sound and
     a rescan completes with the right pairs, reusing what was committed."""
@@ -133,10 +160,13 @@ def test_sigkill_mid_scan_then_rescan(tmp_path):
                     break
             time.sleep(0.01)
         running = proc.poll() is None
+        workers = _children(proc.pid)  # the pool's processes (and its resource tracker)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     assert running, "the scan ended before it could be killed"
+    # the pool's workers die with it (PR_SET_PDEATHSIG), they are not left behind
+    assert workers and _gone(workers, within=10.0), "pool workers outlived the killed scan"
     assert 0 < rows < 70
     assert not (tmp_path / "first.json").exists()
     with sqlite3.connect(cache) as db:
