@@ -206,3 +206,31 @@ def test_pose_search_exact_in_batches_and_at_once(small_library):
                 start += size
             assert got == want, force
             assert search.search.used_index == (2 if force == "index" else 0)
+
+
+def test_large_scan_gathers_files_before_matching_and_finds_the_same_pairs(small_library,
+                                                                         monkeypatch):
+    """In large-library mode the scan matches gathered files (index searches cost per call);
+    gathering in several calls must give the pairs of one call over everything."""
+    from dedupe_gui.core import scan as scan_module
+
+    files, batch = small_library
+    calls = []
+    real_add = Matcher.add
+
+    def counting_add(self, b, first):
+        calls.append((first, len(b.paths)))
+        return real_add(self, b, first)
+
+    monkeypatch.setattr(Matcher, "add", counting_add)
+    monkeypatch.setattr(scan_module, "LARGE_MATCH_MIN", 5)  # small enough for several calls
+    monkeypatch.setattr(scan_module, "LARGE_MATCH_CALLS", 10**6)
+    started, result = _scan(files, monkeypatch, len(files))
+    assert result.large_library and len(calls) >= 2
+    assert all(n >= 5 for _, n in calls[:-1])  # each call but the last gathered >= 5 files
+    assert [f for f, _ in calls] == sorted(f for f, _ in calls)
+    assert sum(n for _, n in calls) == len(result.files)
+    paths = [f.path for f in result.files]
+    want = real_add(Matcher(bounds=stage1_bounds(matching.LARGE_LIBRARY)),
+                    FingerprintBatch.concat([_reorder(batch, paths)]), 0)
+    assert _pair_set(result.pairs, paths) == _pair_set(want, paths)
