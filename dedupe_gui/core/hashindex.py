@@ -23,7 +23,6 @@ flip patterns) against candidates (expected bucket-pair products for uniform has
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,6 +30,8 @@ from functools import lru_cache
 from itertools import combinations
 
 import numpy as np
+
+from dedupe_gui.core.parallel import default_workers
 
 MAX_BLOCK_BITS = 22  # a direct-address table of 2**22 + 1 int32 bounds = 16 MB per block
 CHUNK = 1 << 21  # elements per vectorised step: keeps temporaries at a few tens of MB
@@ -227,7 +228,7 @@ class HashIndex:
         return [block.flips[i:i + step] for i in range(0, block.flips.size, step)]
 
     def _run(self, tasks, workers: int | None, reduce=None) -> Pairs:
-        workers = workers or _default_threads()
+        workers = workers or default_workers()
 
         def one(t):
             out = t[0](*t[1:])
@@ -426,13 +427,6 @@ class HashIndex:
         if not 0 <= r <= self.radius:
             raise ValueError(f"radius {r} exceeds the index's radius {self.radius}")
         return r
-
-
-def _default_threads() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
 
 
 def pairs_within(codes, radius: int, workers: int | None = None) -> Pairs:
