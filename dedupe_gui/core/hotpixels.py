@@ -112,9 +112,9 @@ class GroupSpec:
     shape: tuple[int, int, int]
     dtype: str  # "uint8" or "uint16"
     deviation: int  # in data units
-    spill_dir: str | None = None  # chunk results go there as files (tmpfs), else pickled
     group_frames: int = 1  # frames a worker decodes and holds at a time (frame budget)
     run_dir: str | None = None  # the run's folder: progress published, gone = stop
+    spill: bool = False  # chunk results as files in run_dir (on tmpfs), not pickled
     full_scale: float = 0.0  # the data's white level (a 12-bit RAW: ~4095); 0 = the dtype's
 
 
@@ -423,18 +423,14 @@ class Sums:
         return {"mean": self.s1, "m2": m2, "support": self.sup}
 
 
-def reduce_frames(frames: Sequence[np.ndarray], deviation: int,
-                  spill_dir: str | None = None) -> dict[str, np.ndarray | str]:
+def reduce_frames(frames: Sequence[np.ndarray], deviation: int) -> dict[str, np.ndarray]:
     """Per-pixel statistics of same-shape frames (rows, cols, planes), as (rows, cols*planes),
     in new arrays: mean/m2 of the value (float32), support: frames whose residual against
     the 3x3 same-colour median exceeds ``deviation`` (uint8)."""
     h, w, c = frames[0].shape
     sums = Sums(h, w * c, Sums.exact32_for(frames[0].dtype, len(frames)))
     sums.add(frames, deviation)
-    out: dict[str, np.ndarray | str] = dict(sums.finish())
-    if spill_dir:
-        return {name: _spill(spill_dir, name, arr) for name, arr in out.items()}
-    return out
+    return dict(sums.finish())
 
 
 def _publish(run_dir: str, frames: int) -> None:
@@ -456,10 +452,10 @@ def _published(run_dir: str) -> int:
         return 0
 
 
-def _spill(spill_dir: str, name: str, arr: np.ndarray) -> str:
+def _spill(folder: str, name: str, arr: np.ndarray) -> str:
     """Write one result array to tmpfs with a plain write (cheaper than faulting in a new
     shared mapping page by page); the coordinator maps it read-only."""
-    path = os.path.join(spill_dir, f"{uuid.uuid4().hex}-{name}.npy")
+    path = os.path.join(folder, f"{uuid.uuid4().hex}-{name}.npy")
     with open(path, "wb") as fh:
         np.save(fh, arr, allow_pickle=False)
     return path
@@ -473,9 +469,9 @@ def analyse_chunk(spec: GroupSpec, paths: list[str]) -> ChunkStats:
     than memory: the per-chunk work (finishing, writing, merging) is spread over them all.
 
     Chunks are long (one per worker), so the worker publishes its progress itself: one byte
-    per frame decoded (most of a frame's time) appended to ``run_dir``/progress. It stops early when that folder is gone
-    (cancelled or finished). A worker that cannot see the folder at all (another machine)
-    just does the work.
+    per frame decoded (most of a frame's time) appended to ``run_dir``/progress. It stops
+    early when that folder is gone (cancelled or finished). A worker that cannot see the
+    folder at all (another machine) just does the work and returns its arrays pickled.
     """
     worker_setup()
     signals = spec.run_dir is not None and os.path.isdir(spec.run_dir)
@@ -512,9 +508,10 @@ def analyse_chunk(spec: GroupSpec, paths: list[str]) -> ChunkStats:
     m2_out = None if exact32 else _reusable(
         "m2", lambda: [np.empty((h, w * c), np.float32)], token)[0]
     arrays = sums.finish(m2_out)
-    stored: dict[str, np.ndarray | str] = {}
-    for name, arr in arrays.items():
-        stored[name] = _spill(spec.spill_dir, name, arr) if spec.spill_dir else arr.copy()
+    spill_to = spec.run_dir if spec.spill and signals else None
+    stored: dict[str, np.ndarray | str] = {
+        name: _spill(spill_to, name, arr) if spill_to else arr.copy()
+        for name, arr in arrays.items()}
     return ChunkStats(sums.n, stored, skipped, thumbs)
 
 
@@ -863,9 +860,8 @@ def find_hot_pixels(paths: Sequence[str | os.PathLike], options: RunOptions = Ru
     per_chunk, held = chunk_plan(len(group), workers, frame_bytes, options.frame_budget)
     spill_root = _spill_root()
     run_dir = tempfile.mkdtemp(prefix="dedupe-hotpixels-", dir=spill_root)
-    spill_dir = run_dir if spill_root and options.spill else None
     spec = GroupSpec(g.source, shape, dtype, max(1, round(t.deviation * full_scale / 255)),
-                     spill_dir, held, run_dir, full_scale)
+                     held, run_dir, bool(spill_root and options.spill), full_scale)
     acc = Accumulator()
     thumbs: list[np.ndarray] = []
     meter = ProgressMeter(len(group), phase="Analysing frames")

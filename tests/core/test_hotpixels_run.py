@@ -5,6 +5,7 @@ import glob
 import os
 import tempfile
 import threading
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -56,3 +57,24 @@ def test_cancel_stops_the_workers_and_keeps_a_result(frames):
     assert result is not None and result.cancelled
     assert result.frames < 40 and result.defects == []
     assert _run_dirs() == before
+
+
+def test_chunk_results_go_through_the_run_folder_only_when_the_worker_sees_it(frames, tmp_path):
+    """Spilled results are files in the run's folder; a worker that cannot see that folder
+    (another machine) returns its arrays pickled instead of failing."""
+    from dedupe_gui.core.hotpixels import GroupSpec, analyse_chunk
+
+    paths = sorted(str(p) for p in frames.glob("*.jpg"))[:3]
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    spec = GroupSpec("image", (1500, 2000, 3), "uint8", 8, group_frames=3,
+                     run_dir=str(run_dir), spill=True)
+    here = analyse_chunk(spec, paths)
+    assert here.n == 3 and set(here.arrays) == {"mean", "m2", "support"}
+    assert all(isinstance(v, str) and v.startswith(str(run_dir)) for v in here.arrays.values())
+    assert len(here.thumbs) == 3
+    elsewhere = analyse_chunk(replace(spec, run_dir=str(tmp_path / "no")), paths)
+    assert elsewhere.n == 3
+    assert all(isinstance(v, np.ndarray) for v in elsewhere.arrays.values())
+    np.testing.assert_array_equal(elsewhere.array("mean"), here.array("mean"))
+    here.discard()
