@@ -218,23 +218,9 @@ class DecisionsMixin:
             self._update_buttons()
             return
         step = self._undo.pop()
-        if step.kind == "file":
-            try:
-                label = self.actions.undo()
-            except Exception as exc:  # noqa: BLE001 - reported, the stack stays consistent
-                self._undo.append(step)
-                self._report(f"Could not undo: {exc}")
-                return
-            self._refresh_gone(step.files, step.what, restored=True)
-            self._report(f"Undone: {label or step.label}")
-        else:
-            for pa, pb in step.pairs:
-                pair = self.model.find_pair(pa, pb)
-                if pair is not None:
-                    self.model.set_state(pair, PairState.OPEN)
-                    if step.state == PairState.NOT_DUPLICATE:
-                        self._unmark_paths(pa, pb)
-            self._report(f"Undone: {step.label}")
+        if not self._replay(step, undo=True):
+            self._undo.append(step)
+            return
         self._redo.append(step)
         self._back_to(step)
 
@@ -243,24 +229,9 @@ class DecisionsMixin:
             self._report("Nothing to redo")
             return
         step = self._redo.pop()
-        if step.kind == "file":
-            try:
-                label = self.actions.redo()
-            except Exception as exc:  # noqa: BLE001
-                self._redo.append(step)
-                self._report(f"Could not redo: {exc}")
-                return
-            self._refresh_gone(step.files, step.what, restored=False)
-            self._report(f"Redone: {label or step.label}")
-        else:
-            for pa, pb in step.pairs:
-                pair = self.model.find_pair(pa, pb)
-                if pair is not None:
-                    self.model.set_state(pair, PairState(step.state))
-                    if step.state == PairState.NOT_DUPLICATE:
-                        fa, fb = self.model.files_of(pair)
-                        self._mark_not_duplicate(fa, fb, True)
-            self._report(f"Redone: {step.label}")
+        if not self._replay(step, undo=False):
+            self._redo.append(step)
+            return
         self._undo.append(step)
         self._update_counts()
         if self._current is not None and not self.model.is_open(self._current):
@@ -268,14 +239,34 @@ class DecisionsMixin:
         self._update_buttons()
         self._save_timer.start()
 
-    def _unmark_paths(self, pa: str, pb: str) -> None:
-        pair = self.model.find_pair(pa, pb)
-        if pair is not None:
-            fa, fb = self.model.files_of(pair)
+    def _replay(self, step: _Step, undo: bool) -> bool:
+        """Undo (or redo) ``step`` and say so; False when the file action failed (reported;
+        the caller puts the step back on its stack)."""
+        verb = "undo" if undo else "redo"
+        if step.kind == "file":
             try:
-                self._mark_not_duplicate(fa, fb, False)
-            except Exception as exc:  # noqa: BLE001
-                self._report(f"Could not forget the mark: {exc}")
+                label = self.actions.undo() if undo else self.actions.redo()
+            except Exception as exc:  # noqa: BLE001 - reported, the stacks stay consistent
+                self._report(f"Could not {verb}: {exc}")
+                return False
+            self._refresh_gone(step.files, step.what, restored=undo)
+        else:
+            label = ""
+            state = PairState.OPEN if undo else PairState(step.state)
+            for pa, pb in step.pairs:
+                pair = self.model.find_pair(pa, pb)
+                if pair is None:
+                    continue
+                self.model.set_state(pair, state)
+                if step.state == PairState.NOT_DUPLICATE:
+                    fa, fb = self.model.files_of(pair)
+                    try:
+                        self._mark_not_duplicate(fa, fb, not undo)
+                    except Exception as exc:  # noqa: BLE001
+                        self._report(f"Could not {'forget' if undo else 'store'} the mark: "
+                                     f"{exc}")
+        self._report(f"{'Undone' if undo else 'Redone'}: {label or step.label}")
+        return True
 
     def _back_to(self, step: _Step) -> None:
         """After an undo, show the pair it concerned."""

@@ -93,6 +93,10 @@ def test_keys_decide_undo_and_redo(panel, qtbot, tmp_path):
     QTest.keyClick(panel.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert not panel.decisions.is_marked(*(f.content_key for f in panel.model.files_of(3)))
     assert "to review" in panel.counts_label.text()
+    # redo of a not-a-duplicate mark stores the mark again
+    QTest.keyClick(panel.table, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert panel.decisions.is_marked(*(f.content_key for f in panel.model.files_of(3)))
+    assert int(panel.model.state[3]) == PairState.NOT_DUPLICATE
 
 
 def test_reference_folder_is_refused_and_nothing_changes(panel, qtbot, library):
