@@ -276,22 +276,18 @@ def main() -> int:
     a.poses = a.poses or []
     from benchmarks.accuracy import corpus_files
 
-    if "corpus" in a.sets:
-        paths, h = cached_hashes("corpus", corpus_files(a.corpus), a.workers)
-        pairs, groups = corpus_truth(a.corpus, paths)
-        print_recall(h, pairs, f"corpus ({len(paths)} files)")
-        if a.poses:
-            for m in a.poses:
-                print_pose_recall(h, pairs, f"corpus ({len(paths)} files)", m)
-        print_rate(h, groups, "corpus, files of different groups")
-    if "scale" in a.sets:
-        paths, h = cached_hashes("scale", corpus_files(a.scale), a.workers)
-        pairs, groups = scale_truth(a.scale, paths)
-        print_recall(h, pairs, f"scale ({len(paths)} files)")
-        if a.poses:
-            for m in a.poses:
-                print_pose_recall(h, pairs, f"scale ({len(paths)} files)", m)
-        print_rate(h, groups, "scale, all but the known pairs")
+    labelled = (("corpus", a.corpus, corpus_truth, "corpus, files of different groups"),
+                ("scale", a.scale, scale_truth, "scale, all but the known pairs"))
+    for name, root, truth, rate_label in labelled:
+        if name not in a.sets:
+            continue
+        paths, h = cached_hashes(name, corpus_files(root), a.workers)
+        pairs, groups = truth(root, paths)
+        label = f"{name} ({len(paths)} files)"
+        print_recall(h, pairs, label)
+        for m in a.poses:
+            print_pose_recall(h, pairs, label, m)
+        print_rate(h, groups, rate_label)
     if "sources" in a.sets and SRC.exists():
         paths, h = cached_hashes("sources", source_photos(), a.workers)
         print_rate(h, np.arange(len(paths)), f"sources ({len(paths)} distinct photos)")
