@@ -28,8 +28,9 @@ from dedupe_gui.core.journal import Entry, HistoryItem, Journal
 from dedupe_gui.core.results import FileRecord
 from dedupe_gui.core.transfer import (
     PlannedPaths,
+    create_dirs,
     free_name,
-    makedirs,
+    missing_dirs,
     remove_empty,
     same_bytes,
     samefile,
@@ -254,13 +255,10 @@ class Actions:
                             if os.path.lexists(p) and not p.is_dir()), None)
             if blocker is not None:
                 raise ActionRefused(f"Cannot move into {dest_dir}: {blocker} is a file, not a folder.")
-            try:
-                made = makedirs(target.parent)
-            except OSError as exc:
-                raise ActionRefused(f"Cannot create the folder {target.parent}: {exc.strerror or exc}.") from None
-            if not os.access(target.parent, os.W_OK):
-                remove_empty(made)
-                raise ActionRefused(f"The folder {target.parent} is not writable.")
+            made = missing_dirs(target.parent)  # created once journalled (``_do_move``)
+            parent = Path(made[0]).parent if made else target.parent
+            if not os.access(parent, os.W_OK):
+                raise ActionRefused(f"The folder {parent} is not writable.")
             with self._step(f"Move {_name(rec.path)} to {dest_dir}") as step:
                 dst = free_name(target)
                 e = self.journal.add(step, "move", os.path.abspath(rec.path), dst=str(dst),
@@ -293,6 +291,7 @@ class Actions:
     def _do_move(self, e: Entry) -> str:
         for _ in range(1000):
             try:
+                create_dirs(e.made_dirs)  # journalled before they exist: a crash leaves none
                 transfer(e.src, e.dst, e.temp)
             except FileExistsError:  # taken since we chose it: choose again
                 dst = free_name(Path(e.dst))
@@ -312,15 +311,13 @@ class Actions:
     def _do_undo_entry(self, step: int, e: Entry) -> None:
         """Reverse one applied entry (trash -> restore, move -> unmove). Pre-checked."""
         dst = Path(e.src)
-        try:
-            made = makedirs(dst.parent)  # a restored file's folder may have been removed since
-        except OSError as exc:
-            raise ActionRefused(f"Cannot recreate the folder {dst.parent}: {exc.strerror or exc}.") from None
+        made = missing_dirs(dst.parent)  # a restored file's folder may have been removed since
         op = "restore" if e.op == "trash" else "unmove"
         u = self.journal.add(step, op, e.dst, parent=e.id, dst=e.src, temp=temp_for(dst),
                              size=e.size, mtime_ns=e.mtime_ns, trash_dir=e.trash_dir,
                              trash_name=e.trash_name, made_dirs=made, seq=e.seq)
         try:
+            create_dirs(made)  # journalled before they exist: a crash leaves none unknown
             transfer(u.src, u.dst, u.temp)
         except FileExistsError:
             self.journal.update(u.id, state="rolled_back", message="original path is taken")
@@ -445,7 +442,7 @@ class Actions:
                         self._do_trash(n)
                     else:
                         target = Path(e.dst)
-                        made = makedirs(target.parent)
+                        made = missing_dirs(target.parent)
                         dst = free_name(target)
                         n = self.journal.add(step, "move", e.src, parent=e.id, dst=str(dst),
                                              temp=temp_for(dst), size=e.size,

@@ -110,20 +110,25 @@ def temp_for(dst: Path) -> str:
     return str(dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:8]}.dedupe-part"))
 
 
-def makedirs(folder: Path) -> list[str]:
-    """Create ``folder`` and missing parents; return the created ones (deepest last)."""
+def missing_dirs(folder: Path) -> list[str]:
+    """The folders missing on the way to ``folder`` (deepest last), creating nothing: an
+    action journals them before it creates them, so a crash in between leaves no folder
+    that undo and recovery do not know about."""
     missing = []
-    p = folder
+    p = Path(folder)
     while not p.exists():
-        missing.append(p)
+        missing.append(str(p))
         if p.parent == p:
             break
         p = p.parent
-    made = []
-    for d in reversed(missing):
-        os.mkdir(d)
-        made.append(str(d))
-    return made
+    return missing[::-1]
+
+
+def create_dirs(dirs: list[str]) -> None:
+    """Create the folders listed by ``missing_dirs`` that do not exist yet (idempotent)."""
+    for d in dirs:
+        if not os.path.isdir(d):
+            os.mkdir(d)
 
 
 def remove_empty(dirs: list[str]) -> None:
@@ -157,5 +162,6 @@ class PlannedPaths:
         self.added.add(p)
 
 
-__all__ = ["PlannedPaths", "free_name", "fsync_dir", "makedirs", "place", "remove_empty",
+__all__ = ["PlannedPaths", "create_dirs", "free_name", "fsync_dir", "missing_dirs", "place",
+           "remove_empty",
            "same_bytes", "samefile", "temp_for", "transfer"]
