@@ -127,12 +127,19 @@ class PoseSearch:
         of files ``start``...) against file ``j < start + i`` (row of ``stored``, every file
         so far), ``k`` the query word of the best combination (as ``hamming.pairs_within``)."""
         w, own = pose_words(new, self.crops, self.orients)
-        q0 = self._words.n
+        own = own + start
+        parts_i, parts_j = [], []
+        if self._words.n:  # against every earlier file's words
+            qi, bj, *_ = self.search(w[:, None], self._words.array, radius)
+            parts_i.append(own[qi])
+            parts_j.append(self._owner.array[bj, 0])
+        qi, qj = self.search.among(w, radius)  # and among themselves (one self-join)
+        parts_i.append(own[qi])
+        parts_j.append(own[qj])  # rows in file order: own[qj] <= own[qi]
         self._words.append(w[:, None])
-        self._owner.append((own + start)[:, None])
-        qi, bj, *_ = self.search(w[:, None], self._words.array, radius, query_start=q0)
-        oi, oj = own[qi] + start, self._owner.array[bj, 0]
-        keep = oi != oj  # words of one file; otherwise oj < oi (rows in file order)
+        self._owner.append(own[:, None])
+        oi, oj = np.concatenate(parts_i), np.concatenate(parts_j)
+        keep = oi != oj  # two words of one file
         total = np.int64(len(stored))
         key = unique_int(oi[keep] * total + oj[keep])
         i, j = key // total, key % total

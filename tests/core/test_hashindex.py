@@ -109,7 +109,8 @@ def test_smaller_radius_on_a_wider_index_and_bad_input():
 
 def test_candidate_search_is_a_drop_in_for_tiles_in_the_matcher():
     """Multi-word search as the matcher calls it (8 query words x 2 stored words, batches
-    appended with query_start), through the index and its tiled tail: identical results."""
+    appended with query_start), through the kept index (built, extended, re-planned) and a
+    throw-away index of the queries' own rows: identical results."""
     from dedupe_gui.core.hamming import pairs_within
 
     rng = np.random.default_rng(5)
@@ -121,17 +122,17 @@ def test_candidate_search_is_a_drop_in_for_tiles_in_the_matcher():
     base_all = words[:, :kb]
     search = CandidateSearch(force="index")
     start = 0
-    for size in (700, 500, 300, 100, 600, 800):  # the index is rebuilt along the way
+    for size in (700, 500, 300, 100, 600, 800):  # extended, and re-planned when doubled
         stop = start + size
         want = pairs_within(words[start:stop], base_all[:stop], radius, query_start=start)
         got = search(words[start:stop], base_all[:stop], radius, query_start=start)
         for a, b in zip(got, want, strict=True):
             assert np.array_equal(a, b)
         start = stop
-    assert search.used_index == 5  # the first batch has nothing seen before it
+    assert search.used_index == 6  # the first batch: only its own rows, indexed
     # and without query_start (queries are not part of base), on another base
     got = search(words[:300], base_all[300:], radius)
-    assert search.used_index == 6
+    assert search.used_index == 7
     want = pairs_within(words[:300], base_all[300:], radius)
     assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
 
@@ -140,3 +141,20 @@ def test_small_libraries_stay_on_tiles():
     search = CandidateSearch()
     assert not search.want_index(256, 8, 10_000, 2, STAGE1_MAX_DISTANCE)
     assert search.want_index(256, 1, 5_000_000, 1, 8)
+
+
+def test_extended_index_equals_a_fresh_one():
+    """``extend`` (a merge per block, same plan) answers exactly as an index built over all
+    the codes at once, for queries and for the self-join, over several extensions."""
+    codes = realistic_codes(30_000, seed=11)
+    rng = np.random.default_rng(11)
+    queries = flip_bits(codes[rng.integers(0, codes.size, 400)], rng.integers(0, 10, 400), rng)
+    grown = hashindex.HashIndex(codes[:5000], 8)
+    for lo, hi in ((5000, 5001), (5001, 12_000), (12_000, 30_000)):
+        grown.extend(codes[lo:hi])
+        fresh = hashindex.HashIndex(codes[:hi], 8, layout=grown.plan)
+        assert len(grown) == hi
+        got, want = as_set(*grown.query(queries)), as_set(*fresh.query(queries))
+        assert got == want and len(want) > 250
+        assert as_set(*grown.pairs()) == as_set(*fresh.pairs())
+    assert as_set(*grown.pairs()) == tiled_all_pairs(codes, 8)
