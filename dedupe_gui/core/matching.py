@@ -63,6 +63,7 @@ TRIM = 0.03  # share of worst-matching thumbnail pixels left out of the final co
 LARGE_LIBRARY = 200_000
 LARGE_STAGE1_DISTANCE = 8  # bits: crops, watermarks (whole) measured <= 8 except 2-degree turns
 LARGE_INNER_DISTANCE = 8  # bits, central-70%: corner watermarks measured <= 8
+SPILL_BYTES = 1 << 30  # a matcher array past this moves to a memory-mapped file (spill_dir)
 
 
 @dataclass(frozen=True)
@@ -84,20 +85,50 @@ def stage1_bounds(n_files: int) -> Stage1Bounds:
 
 
 class _Growing:
-    """An append-only 2-D array with amortised O(1) appends."""
+    """An append-only 2-D array with amortised O(1) appends.
 
-    def __init__(self, cols: int, dtype) -> None:
-        self._a = np.empty((1024, cols), dtype)
+    With ``spill_dir``, an array that would outgrow ``spill_bytes`` moves to an unlinked
+    temporary file there, memory-mapped: the OS keeps what fits in RAM and pages the rest.
+    Why: the verification thumbnails take ~12 KB per file, 12 GB for a million-file scan,
+    more than many machines have; the file disappears with the process, even on a crash.
+    """
+
+    def __init__(self, cols: int, dtype, spill_dir: str | None = None,
+                 spill_bytes: int = SPILL_BYTES) -> None:
+        row = cols * np.dtype(dtype).itemsize
+        self._a = np.empty((max(1, min(1024, spill_bytes // row)), cols), dtype)
         self.n = 0
+        self._spill_dir, self._spill_bytes = spill_dir, spill_bytes
+        self._file = None  # the backing file once spilled
+
+    @property
+    def spilled(self) -> bool:
+        return self._file is not None
 
     def append(self, rows: np.ndarray) -> None:
         need = self.n + len(rows)
         if need > len(self._a):
-            grown = np.empty((max(need, 2 * len(self._a)), self._a.shape[1]), self._a.dtype)
-            grown[:self.n] = self._a[:self.n]
-            self._a = grown
+            self._grow(max(need, 2 * len(self._a)))
         self._a[self.n:need] = rows
         self.n = need
+
+    def _grow(self, capacity: int) -> None:
+        """A new buffer (in RAM, or a new mapped file: a mapped file cannot grow on
+        Windows) and one copy of the rows: amortised O(1) either way."""
+        cols, dtype = self._a.shape[1], self._a.dtype
+        if self._spill_dir is None or capacity * cols * dtype.itemsize <= self._spill_bytes:
+            grown = np.empty((capacity, cols), dtype)
+        else:
+            import tempfile
+
+            fh = tempfile.TemporaryFile(prefix="dedupe-matcher-", dir=self._spill_dir)
+            fh.truncate(capacity * cols * dtype.itemsize)
+            grown = np.memmap(fh, dtype, mode="r+", shape=(capacity, cols))
+            if self._file is not None:
+                self._file.close()  # the old map keeps its own handle until it is freed
+            self._file = fh
+        grown[:self.n] = self._a[:self.n]
+        self._a = grown
 
     @property
     def array(self) -> np.ndarray:
@@ -312,17 +343,19 @@ class Matcher:
     """Incremental pair finder over fingerprint batches (global indices by ``first_index``)."""
 
     def __init__(self, mirror: bool = False, bounds: Stage1Bounds | None = None,
-                 search: str | None = None) -> None:
+                 search: str | None = None, spill_dir: str | None = None,
+                 spill_bytes: int = SPILL_BYTES) -> None:
         """``bounds``: stage 1's (default: the loose ones); ``search``: None (tiles or index,
-        whichever is cheaper), or "tiles"/"index" to force one (tests, benchmarks)."""
+        whichever is cheaper), or "tiles"/"index" to force one (tests, benchmarks);
+        ``spill_dir``: where the thumbnails go, memory-mapped, past ``spill_bytes`` each."""
         self.mirror = mirror
         self.bounds = bounds or Stage1Bounds()
         self._orients = list(range(fp.N_ORIENT if mirror else 4))
         self._hashes = _Growing(fp.HASH_WORDS, np.uint64)
-        self._feats = _Growing(fp.FEATURES, np.uint8)
+        self._feats = _Growing(fp.FEATURES, np.uint8, spill_dir, spill_bytes)
         self._mean = _Growing(fp.N_THUMBS, np.float32)
         self._norm = _Growing(fp.N_THUMBS, np.float32)
-        self._coarse = _Growing(fp.FEATURES // 4, np.uint8)
+        self._coarse = _Growing(fp.FEATURES // 4, np.uint8, spill_dir, spill_bytes)
         self._cmean = _Growing(fp.N_THUMBS, np.float32)
         self._cnorm = _Growing(fp.N_THUMBS, np.float32)
         self._first = 0

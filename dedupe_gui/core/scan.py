@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dedupe_gui.core.files import FileEntry, content_key, walk
 from dedupe_gui.core.fingerprint import FINGERPRINT_VERSION, FingerprintBatch, fingerprint_chunk
@@ -87,6 +88,24 @@ def _open_cache(options: ScanOptions):
     if options.cache_path is not None:
         return FingerprintCache(options.cache_path, FINGERPRINT_VERSION, env)
     return FingerprintCache.open_default(FINGERPRINT_VERSION, env)
+
+
+def _spill_dir(options: ScanOptions) -> str:
+    """Where the matcher's thumbnails go past its RAM budget: next to the cache (on disk;
+    the temp folder may be RAM), else the temp folder."""
+    import tempfile
+
+    if options.use_cache:
+        from dedupe_gui.core.cache import default_cache_path
+
+        folder = Path(options.cache_path).parent if options.cache_path else \
+            default_cache_path().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)  # the cache is made there next
+            return str(folder)
+        except OSError:
+            pass
+    return tempfile.gettempdir()
 
 
 def decoder_env() -> str:
@@ -232,7 +251,7 @@ class _Scan:
         from dedupe_gui.core.matching import Matcher, stage1_bounds
 
         bounds = stage1_bounds(len(entries))  # once per scan: never switched mid-scan
-        self.matcher = Matcher(mirror=opts.mirror, bounds=bounds)
+        self.matcher = Matcher(mirror=opts.mirror, bounds=bounds, spill_dir=_spill_dir(opts))
         if bounds.large:
             self.match_batch = max(LARGE_MATCH_MIN, len(entries) // LARGE_MATCH_CALLS)
         yield ScanStarted(len(entries), large_library=bounds.large)

@@ -128,6 +128,28 @@ def test_incremental_adds_find_the_same_pairs(library):
         m.add(batch, 5)  # not the next index
 
 
+def test_thumbnails_spilled_to_a_mapped_file_give_the_same_pairs(library, tmp_path):
+    """Past its RAM budget the matcher keeps the thumbnails in a memory-mapped temporary
+    file (a million files' take ~12 GB): same pairs and scores, and no file left behind."""
+    files, _, batch = library
+    want = Matcher().add(batch, 0)
+    m = Matcher(spill_dir=str(tmp_path), spill_bytes=64 << 10)  # a few files' worth
+    parts = []
+    for lo, hi in ((0, 5), (5, 21), (21, len(files))):  # grown (and re-mapped) twice
+        sub = FingerprintBatch(batch.paths[lo:hi], batch.width[lo:hi], batch.height[lo:hi],
+                               batch.hashes[lo:hi], batch.features[lo:hi], [])
+        parts.append(m.add(sub, lo))
+    assert m._feats.spilled and m._coarse.spilled
+    assert not m._hashes.spilled  # the small arrays stay in RAM
+    assert list(tmp_path.iterdir()) == []  # unlinked: gone with the process, even on a crash
+    got = {(int(a), int(b)): float(sc) for p in parts
+           for a, b, sc in zip(p.a, p.b, p.score, strict=True)}
+    assert got == {(int(a), int(b)): float(sc)
+                   for a, b, sc in zip(want.a, want.b, want.score, strict=True)}
+    assert len(got) >= 30
+    assert np.array_equal(m._feats.array, batch.features)
+
+
 def test_flat_pictures_with_the_same_watermark_do_not_pair(tmp_path):
     rng = np.random.default_rng(5)
     paths = []
