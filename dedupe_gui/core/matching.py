@@ -63,6 +63,7 @@ TRIM = 0.03  # share of worst-matching thumbnail pixels left out of the final co
 LARGE_LIBRARY = 200_000
 LARGE_STAGE1_DISTANCE = 8  # bits: crops, watermarks (whole) measured <= 8 except 2-degree turns
 LARGE_INNER_DISTANCE = 8  # bits, central-70%: corner watermarks measured <= 8
+POSE_QUERY_SLICE = 1 << 16  # new pose words per index query (bounds its raw word pairs)
 SPILL_BYTES = 1 << 30  # a matcher array past this moves to a memory-mapped file (spill_dir)
 
 
@@ -159,20 +160,24 @@ class PoseSearch:
         so far), ``k`` the query word of the best combination (as ``hamming.pairs_within``)."""
         w, own = pose_words(new, self.crops, self.orients)
         own = own + start
-        parts_i, parts_j = [], []
-        if self._words.n:  # against every earlier file's words
-            qi, bj, *_ = self.search(w[:, None], self._words.array, radius)
-            parts_i.append(own[qi])
-            parts_j.append(self._owner.array[bj, 0])
+        total = np.int64(len(stored))
+
+        def keys(oi: np.ndarray, oj: np.ndarray) -> np.ndarray:
+            keep = oi != oj  # two words of one file
+            return unique_int(oi[keep] * total + oj[keep])
+
+        parts = []
+        if self._words.n:  # against every earlier file's words, in slices: a late batch of
+            # a 5M library finds ~1e8 word pairs, held only as distinct file pairs
+            for s in range(0, w.size, POSE_QUERY_SLICE):
+                qi, bj, *_ = self.search(w[s:s + POSE_QUERY_SLICE, None], self._words.array,
+                                         radius)
+                parts.append(keys(own[qi + s], self._owner.array[bj, 0]))
         qi, qj = self.search.among(w, radius)  # and among themselves (one self-join)
-        parts_i.append(own[qi])
-        parts_j.append(own[qj])  # rows in file order: own[qj] <= own[qi]
+        parts.append(keys(own[qi], own[qj]))  # rows in file order: own[qj] <= own[qi]
         self._words.append(w[:, None])
         self._owner.append(own[:, None])
-        oi, oj = np.concatenate(parts_i), np.concatenate(parts_j)
-        keep = oi != oj  # two words of one file
-        total = np.int64(len(stored))
-        key = unique_int(oi[keep] * total + oj[keep])
+        key = unique_int(np.concatenate(parts))
         i, j = key // total, key % total
         dist, k = best_combination(stored[i[:, None], self.query_words],
                                    stored[j[:, None], self.stored_words])
