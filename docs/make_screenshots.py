@@ -111,7 +111,7 @@ def hotpixels_shot(app, w, tmp: Path, wait) -> int:
     from tests.core.test_hotpixels_frames import make_set
 
     frames = tmp / "frames"
-    make_set(frames, "tif", n=30, height=480, width=640)
+    make_set(frames, "tif", n=30, height=480, width=640, varied=True)
     index = next(i for i, p in enumerate(w.panels) if type(p).__name__ == "HotPixelsPanel")
     w.sidebar.setCurrentRow(index)
     panel = w.current_panel

@@ -176,7 +176,8 @@ class HotPixelResult:
     defects: list[Defect]
     skipped: list[tuple[str, str]]
     files: list[str]  # frames analysed
-    heat: np.ndarray  # small float32 map of the strongest |z| per cell (sensor-wide)
+    heat: np.ndarray  # small float32 map per cell (sensor-wide): 1 where a defect was
+    # reported, else the strongest |z| as a share of the threshold, at most HEAT_BELOW
     thresholds: Thresholds
     raw_margins: tuple[int, int] = (0, 0)  # (left, top) of the visible area in the raw grid
     seconds: float = 0.0
@@ -597,6 +598,9 @@ def mean_residual(mean: np.ndarray, shape: tuple[int, int, int],
     return out
 
 
+HEAT_BELOW = 0.45  # heat-map level of the strongest cell that is not a defect
+
+
 def detect(acc: Accumulator, spec: GroupSpec, full_scale: float, t: Thresholds,
            lossy: bool, threads: int | None = None
            ) -> tuple[list[tuple[int, int, int, str, float, int]], np.ndarray]:
@@ -633,7 +637,6 @@ def detect(acc: Accumulator, spec: GroupSpec, full_scale: float, t: Thresholds,
     # per-channel constants tiled along a row: long inner loops instead of a length-c axis
     tmed, tinv = np.tile(meds, w), np.tile(f32(1.0) / sigs, w)
     zmin = f32(min(t.z_hot, t.z_dead))
-    cap = f32(2 * max(t.z_hot, t.z_dead))
     cell = max(1, math.ceil(max(h, w) / 512))
     hh, ww = math.ceil(h / cell), math.ceil(w / cell)
     heat = np.zeros((hh, ww), np.float32)
@@ -707,10 +710,14 @@ def detect(acc: Accumulator, spec: GroupSpec, full_scale: float, t: Thresholds,
     if lossy and found:
         strength = [abs(float(mres3[r, col, k]) - float(meds[k])) for r, col, k, *_ in found]
         found = _suppress(found, strength)
-    np.minimum(heat, cap, out=heat)
+    # Below the threshold a cell shows at most HEAT_BELOW of the scale: texture that stays
+    # in the mean of a few dozen photos (|z| up to ~8 in a screenshot's set) must not look
+    # like the defects, which alone reach the top of the scale.
+    heat *= f32(HEAT_BELOW) / zmin
+    np.minimum(heat, f32(HEAT_BELOW), out=heat)
     for r, col, *_ in found:
-        heat[r // cell, col // cell] = cap
-    return found, heat / cap
+        heat[r // cell, col // cell] = 1.0
+    return found, heat
 
 
 def _suppress(found: list[tuple[int, int, int, str, float, int]], strength: list[float],

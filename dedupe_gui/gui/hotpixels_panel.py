@@ -207,9 +207,13 @@ def _qimage(rgb: np.ndarray) -> QImage:
 
 
 def heat_image(heat: np.ndarray) -> QImage:
+    """The heat-map in colour; each defect cell (1.0) drawn 3x3 cells wide, so it stays
+    visible when a sensor-wide map is shrunk to fit the panel."""
     import cv2
 
     grey = np.clip(heat * 255, 0, 255).astype(np.uint8)
+    marks = cv2.dilate((grey == 255).astype(np.uint8), np.ones((3, 3), np.uint8))
+    grey[marks > 0] = 255
     colour = cv2.applyColorMap(grey, cv2.COLORMAP_INFERNO)
     return _qimage(cv2.cvtColor(colour, cv2.COLOR_BGR2RGB))
 

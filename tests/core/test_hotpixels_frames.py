@@ -45,17 +45,26 @@ def photo_paths() -> list[Path]:
     return out
 
 
-def real_crops(n: int, height: int, width: int, seed: int = 1) -> list[np.ndarray]:
-    """``n`` distinct BGR uint8 crops of real photographs, each a different region/scale."""
+def real_crops(n: int, height: int, width: int, seed: int = 1, varied: bool = False
+               ) -> list[np.ndarray]:
+    """``n`` distinct BGR uint8 crops of real photographs, each a different region/scale.
+
+    ``varied``: from the full-size photographs, each crop also mirrored and/or turned
+    half-way at random. Frames of 640x480 and more are otherwise nearly whole views of the
+    nine photographs, so the same detail comes back at the same place (a tripod series
+    rather than a photo collection); the tests keep the plain crops they were tuned on."""
     rng = np.random.default_rng(seed)
     sources = []
     for p in photo_paths():
-        img = cv2.imread(str(p), cv2.IMREAD_REDUCED_COLOR_2)
+        img = cv2.imread(str(p), cv2.IMREAD_COLOR if varied else cv2.IMREAD_REDUCED_COLOR_2)
         assert img is not None, p
         sources.append(img)
     crops = []
     for i in range(n):
         src = sources[i % len(sources)]
+        if varied:  # none, mirrored, upside down, turned half-way
+            flip = int(rng.integers(0, 4))
+            src = src if flip == 3 else cv2.flip(src, flip - 1)
         scale = rng.uniform(0.35, 1.0)
         h, w = src.shape[:2]
         small = cv2.resize(src, (max(width, int(w * scale)), max(height, int(h * scale))),
@@ -115,14 +124,15 @@ def _jpeg(img: np.ndarray) -> bytes:
 
 
 def make_set(folder: Path, fmt: str, n: int = 36, height: int = 240, width: int = 320,
-             per_kind: int = 40, seed: int = 1) -> list[Injected]:
-    """Write ``n`` frames as ``fmt`` ("jpg": q=90, 4:4:4; "tif": 16-bit) and return the truth.
+             per_kind: int = 40, seed: int = 1, varied: bool = False) -> list[Injected]:
+    """Write ``n`` frames as ``fmt`` ("jpg": q=90, 4:4:4; "tif": 16-bit) and return the truth
+    (``varied``: see ``real_crops``).
 
     For JPEG each hot pixel's ``kept`` says how much of its injected excess survived the
     compression: the decoded frames with and without the defect are compared.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    crops = real_crops(n, height, width, seed)
+    crops = real_crops(n, height, width, seed, varied)
     defects = place_defects((height, width), per_kind, seed + 1)
     if fmt == "tif":
         noise = np.random.default_rng(seed + 2)

@@ -121,6 +121,7 @@ def test_detect_does_not_depend_on_bands_or_threads(monkeypatch):
     mean[50, 60, 2] += 60  # hot
     support[50, 60, 2] = 20
     m2[1000, 30, 1] = 0.0  # stuck
+    mean[200, 100, 0] += 60  # as bright in the mean, but no frame supports it: scene detail
     spec = hp.GroupSpec("image", (h, w, c), "uint8", 8)
 
     def run(band_values, threads):
@@ -133,7 +134,12 @@ def test_detect_does_not_depend_on_bands_or_threads(monkeypatch):
     found, heat = run(1 << 17, 1)
     kinds = {(r, col, k): kind for r, col, k, kind, *_ in found}
     assert kinds.get((50, 60, 2)) == "hot" and kinds.get((1000, 30, 1)) == "stuck"
+    assert (200, 100, 0) not in kinds
     assert heat.max() == 1.0 and heat.shape == (367, 53)
+    # the defects' cells alone reach the top of the heat-map's scale; the rest stays dim
+    top = {(int(r), int(col)) for r, col in zip(*np.nonzero(heat == 1.0), strict=True)}
+    assert top == {(r // 3, col // 3) for r, col, *_ in found}
+    assert heat[heat < 1.0].max() <= hp.HEAT_BELOW
     for band_values, threads in ((3000, 1), (3000, 2), (1000, 2)):
         other_found, other_heat = run(band_values, threads)
         assert other_found == found
