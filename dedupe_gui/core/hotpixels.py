@@ -918,8 +918,9 @@ def _scene_warning(thumbs: list[np.ndarray], t: Thresholds) -> str:
     scenes, detailed = count_scenes(thumbs)
     if detailed == 0 or scenes >= t.min_scenes:
         return ""
-    return (f"the {detailed} frames with detail show only {scenes} different scenes: detail "
-            "that comes back in the same place can look like a defect. Add photos of other "
+    return (f"the {detailed} frames with detail are only as varied as {scenes} different "
+            "scenes: detail that comes back in the same place can look like a defect. Add "
+            "photos of other "
             "scenes, or dark frames (lens cap on)")
 
 
