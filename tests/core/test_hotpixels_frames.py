@@ -136,8 +136,10 @@ def make_set(folder: Path, fmt: str, n: int = 36, height: int = 240, width: int 
     defects = place_defects((height, width), per_kind, seed + 1)
     if fmt == "tif":
         noise = np.random.default_rng(seed + 2)
-        frames = [c.astype(np.uint16) * 257 + noise.integers(0, 257, c.shape, dtype=np.uint16)
-                  for c in crops]
+        # 8-bit levels widened, plus sub-level noise; clipped: 255 * 257 + noise wrapped
+        # around to ~0 in uint16, and saturated skies became fields of "dead" pixels
+        frames = [np.minimum(c.astype(np.int32) * 257 + noise.integers(0, 257, c.shape),
+                             65535).astype(np.uint16) for c in crops]
         inject(frames, defects, 65535, seed + 3)
         for i, f in enumerate(frames):
             assert cv2.imwrite(str(folder / f"frame_{i:03d}.tif"), f)
@@ -186,3 +188,20 @@ def test_injected_defects_are_in_the_files(tmp_path):
             assert len(set(values)) == 1 and values[0] > 0
     assert len({(d.x, d.y) for d in truth}) == len(truth)
     assert os.path.getsize(tmp_path / "frame_000.tif") > 48 * 64 * 6
+
+
+def test_sixteen_bit_frames_clip_at_white(tmp_path):
+    """Each 16-bit value is its 8-bit level widened (x 257) plus noise below one level,
+    clipped at white: a saturated value must not wrap around to black (it did, and
+    saturated skies became fields of false dead pixels)."""
+    truth = make_set(tmp_path, "tif", n=6, height=120, width=160, per_kind=3)
+    frames = [cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in sorted(tmp_path.iterdir())]
+    levels = real_crops(6, 120, 160, seed=1)  # make_set's crops
+    assert any((c == 255).any() for c in levels)  # the case that wrapped is in the sample
+    clean = np.ones((120, 160, 3), bool)
+    for d in truth:
+        clean[d.y, d.x] = False
+    for f, c in zip(frames, levels, strict=True):
+        lo = c.astype(np.int32) * 257
+        v = f.astype(np.int32)
+        assert np.all(((v >= lo) & (v <= np.minimum(lo + 256, 65535)))[clean])
