@@ -178,6 +178,22 @@ def _brute_pose_pairs(rows, crops, query_words, stored_words, radius):
     return set(zip(i[ok].tolist(), j[ok].tolist(), strict=True))
 
 
+def test_pose_search_in_query_slices_is_exact(small_library, monkeypatch):
+    """New words searched in slices (a late batch of a huge library) give the same pairs,
+    also when a slice boundary splits one file's words."""
+    _, batch = small_library
+    rows = library_hashes(2_000, seed=6, templates=batch.hashes)
+    orients = list(range(4))
+    whole_q = orients + [fp.N_ORIENT + o for o in orients]
+    want = _brute_pose_pairs(rows, (0, 1), whole_q, [0, fp.N_ORIENT], 8)
+    monkeypatch.setattr(matching, "POSE_QUERY_SLICE", 37)  # odd: splits files' words
+    search, got = PoseSearch((0, 1), orients, whole_q, [0, fp.N_ORIENT], "index"), set()
+    for start, size in ((0, 900), (900, 1_100)):
+        i, j, _, _ = search.add(rows[start:start + size], rows[:start + size], start, 8)
+        got |= set(zip((i + start).tolist(), j.tolist(), strict=True))
+    assert len(want) > 200 and got == want
+
+
 def test_pose_search_exact_in_batches_and_at_once(small_library):
     """The matcher's incremental pose search (batches, index or tiles) and the all-at-once
     self-join (``pose_pairs``, the benchmark's) give the brute-force pairs; they are a
