@@ -18,7 +18,11 @@ and flip patterns (no per-item Python loop), and the independent (block, flips) 
 threads: numpy releases the GIL in the gathers and ufuncs that dominate.
 
 The block layout is chosen by a cost model (``plan``): lookups (unique bucket values times
-flip patterns) against candidates (expected bucket-pair products for uniform hashes).
+flip patterns) against candidates (expected bucket-pair products for uniform hashes), plus
+the tables' size. A self-join (``pairs``) and a query (``query``) run the same loop: the
+sorted distinct block values of one side, XORed with one flip pattern at a time, looked up
+in the other side's small ``occupied`` table. An index grows by merging (``extend``), so a
+scan's matcher keeps one index for the whole library (``CandidateSearch``).
 """
 from __future__ import annotations
 
@@ -270,10 +274,6 @@ class HashIndex:
             keep &= np.bitwise_count(x & prev.mask64) > prev.sub
         return keep
 
-    def _flip_chunks(self, block: _Block, rows: int) -> list[np.ndarray]:
-        step = max(1, CHUNK // max(rows, 1))
-        return [block.flips[i:i + step] for i in range(0, block.flips.size, step)]
-
     def _run(self, tasks, workers: int | None, reduce=None) -> Pairs:
         workers = workers or default_workers()
 
@@ -286,10 +286,7 @@ class HashIndex:
                 parts = list(pool.map(one, tasks))
         else:
             parts = [one(t) for t in tasks]
-        parts = [p for p in parts if p[0].size]
-        if not parts:
-            return _empty()
-        return tuple(np.concatenate(col) for col in zip(*parts, strict=True))  # type: ignore[return-value]
+        return self._collect(parts)
 
     # -- all pairs within the indexed codes ---------------------------------------------------
     def pairs(self, radius: int | None = None, workers: int | None = None, reduce=None
