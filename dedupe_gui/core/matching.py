@@ -117,19 +117,31 @@ class _Growing:
         """A new buffer (in RAM, or a new mapped file: a mapped file cannot grow on
         Windows) and one copy of the rows: amortised O(1) either way."""
         cols, dtype = self._a.shape[1], self._a.dtype
-        if self._spill_dir is None or capacity * cols * dtype.itemsize <= self._spill_bytes:
+        grown = None
+        if self._spill_dir is not None and capacity * cols * dtype.itemsize > self._spill_bytes:
+            grown = self._mapped(capacity)
+        if grown is None:
             grown = np.empty((capacity, cols), dtype)
-        else:
-            import tempfile
+        grown[:self.n] = self._a[:self.n]
+        self._a = grown
 
+    def _mapped(self, capacity: int) -> np.ndarray | None:
+        """A new mapped file of ``capacity`` rows, or None when the folder refuses one (full,
+        read-only, gone): the scan then goes on in RAM rather than failing mid-way."""
+        import tempfile
+
+        cols, dtype = self._a.shape[1], self._a.dtype
+        try:
             fh = tempfile.TemporaryFile(prefix="dedupe-matcher-", dir=self._spill_dir)
             fh.truncate(capacity * cols * dtype.itemsize)
             grown = np.memmap(fh, dtype, mode="r+", shape=(capacity, cols))
-            if self._file is not None:
-                self._file.close()  # the old map keeps its own handle until it is freed
-            self._file = fh
-        grown[:self.n] = self._a[:self.n]
-        self._a = grown
+        except (OSError, ValueError):
+            self._spill_dir = None  # do not try again at every growth
+            return None
+        if self._file is not None:
+            self._file.close()  # the old map keeps its own handle until it is freed
+        self._file = fh
+        return grown
 
     @property
     def array(self) -> np.ndarray:

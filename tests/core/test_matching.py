@@ -148,6 +148,11 @@ def test_thumbnails_spilled_to_a_mapped_file_give_the_same_pairs(library, tmp_pa
                    for a, b, sc in zip(want.a, want.b, want.score, strict=True)}
     assert len(got) >= 30
     assert np.array_equal(m._feats.array, batch.features)
+    # a folder that refuses the file (here: gone) leaves the thumbnails in RAM, same pairs
+    ram = Matcher(spill_dir=str(tmp_path / "gone"), spill_bytes=64 << 10)
+    again = ram.add(batch, 0)
+    assert not ram._feats.spilled
+    assert np.array_equal(again.score, want.score) and np.array_equal(again.a, want.a)
 
 
 def test_flat_pictures_with_the_same_watermark_do_not_pair(tmp_path):
