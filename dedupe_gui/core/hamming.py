@@ -61,7 +61,21 @@ def pairs_within(queries: np.ndarray, base: np.ndarray, max_dist: int, *,
     i = np.concatenate(out_i).astype(np.int64) if out_i else np.empty(0, np.int64)
     j = np.concatenate(out_j).astype(np.int64) if out_j else np.empty(0, np.int64)
     # The winning combination, recomputed on the (few) surviving pairs only.
-    d_all = np.bitwise_count(queries[i][:, :, None] ^ base[j][:, None, :]).reshape(len(i), kq * kb)
-    flat = np.argmin(d_all, axis=1) if len(i) else np.empty(0, np.int64)
-    dist = d_all[np.arange(len(i)), flat].astype(np.int16) if len(i) else np.empty(0, np.int16)
-    return i, j, dist, flat // kb, flat % kb
+    return (i, j, *best_combination(queries[i], base[j]))
+
+
+def best_combination(qrows: np.ndarray, brows: np.ndarray, chunk: int = 1 << 18
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(distance int16, k, m) per pair p: the smallest distance over query words
+    ``qrows[p, k]`` x stored words ``brows[p, m]`` (P, Kq) x (P, Kb), and the first
+    combination reaching it. In slices of ``chunk`` pairs: temporaries stay bounded."""
+    p, kq = qrows.shape
+    kb = brows.shape[1]
+    dist = np.empty(p, np.int16)
+    flat = np.empty(p, np.int64)
+    for s in range(0, p, chunk):
+        d = np.bitwise_count(qrows[s:s + chunk, :, None] ^ brows[s:s + chunk, None, :])
+        d = d.reshape(len(d), kq * kb)
+        flat[s:s + chunk] = d.argmin(axis=1)
+        dist[s:s + chunk] = d[np.arange(len(d)), flat[s:s + chunk]]
+    return dist, flat // kb, flat % kb

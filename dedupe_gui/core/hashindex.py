@@ -34,6 +34,8 @@ from itertools import combinations
 
 import numpy as np
 
+from dedupe_gui.core.hamming import best_combination
+from dedupe_gui.core.hamming import pairs_within as tiles
 from dedupe_gui.core.parallel import default_workers
 
 MAX_BLOCK_BITS = 22  # a direct-address table of 2**22 + 1 int32 bounds = 16 MB per block
@@ -534,8 +536,6 @@ class CandidateSearch:
         """Pairs ``(i, j)``, ``j < i``, of ``codes`` (one word per row) within ``radius``:
         an index's self-join (each pair visited once) or tiles, whichever is cheaper. Keeps
         no state (the rows are new: a matcher's batch among itself)."""
-        from dedupe_gui.core.hamming import pairs_within as tiles
-
         codes = np.ascontiguousarray(codes, np.uint64).ravel()
         n = codes.size
         if self.force is None:
@@ -567,8 +567,6 @@ class CandidateSearch:
 
     def __call__(self, queries: np.ndarray, base: np.ndarray, max_dist: int, *,
                  query_start: int | None = None, **_tiles_options):
-        from dedupe_gui.core.hamming import pairs_within as tiles
-
         queries = np.ascontiguousarray(queries, np.uint64)
         base = np.ascontiguousarray(base, np.uint64)
         queries = queries[:, None] if queries.ndim == 1 else queries
@@ -604,7 +602,4 @@ class CandidateSearch:
             parts_j.append(tj + low)
         key = unique_int(np.concatenate(parts_i) * np.int64(nb) + np.concatenate(parts_j))
         i, j = key // nb, key % nb  # sorted by (i, j), each pair once
-        d_all = np.bitwise_count(queries[i][:, :, None] ^ base[j][:, None, :]).reshape(len(i), -1)
-        flat = np.argmin(d_all, axis=1)
-        dist = d_all[np.arange(len(i)), flat].astype(np.int16)
-        return i, j, dist, flat // kb, flat % kb
+        return (i, j, *best_combination(queries[i], base[j]))

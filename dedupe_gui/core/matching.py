@@ -39,8 +39,9 @@ import numpy as np
 
 from dedupe_gui.core import fingerprint as fp
 from dedupe_gui.core.fingerprint import FingerprintBatch
+from dedupe_gui.core.hamming import best_combination
 from dedupe_gui.core.hashindex import CandidateSearch, unique_int
-from dedupe_gui.core.poses import best_combination, pose_words
+from dedupe_gui.core.poses import pose_words
 from dedupe_gui.core.results import PairTable
 
 DEFAULT_THRESHOLD = 88.0  # score at which a pair is reported by default (see above)
@@ -191,8 +192,8 @@ class PoseSearch:
         self._owner.append(own[:, None])
         key = unique_int(np.concatenate(parts))
         i, j = key // total, key % total
-        dist, k = best_combination(stored[i[:, None], self.query_words],
-                                   stored[j[:, None], self.stored_words])
+        dist, k, _ = best_combination(stored[i[:, None], self.query_words],
+                                      stored[j[:, None], self.stored_words])
         ok = dist <= radius
         return i[ok] - start, j[ok], dist[ok], k[ok]
 

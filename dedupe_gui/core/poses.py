@@ -29,6 +29,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from dedupe_gui.core.hamming import best_combination
 from dedupe_gui.core.hashindex import unique_int
 
 POSE_MARGIN = 4  # score units (a bit of the lowest odd vertical frequency weighs 24)
@@ -86,23 +87,6 @@ def pose_words(hashes: np.ndarray, crops: tuple[int, ...], orients: list[int],
     return np.concatenate(parts)[order], owner[order]
 
 
-def best_combination(qrows: np.ndarray, brows: np.ndarray, chunk: int = 1 << 18
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """(distance int16, k) per pair: the smallest distance over the query words (P, Kq) x
-    stored words (P, Kb) of each pair, and the query word index of that best combination
-    (the default stage 1's distance and orientation)."""
-    p, kq = qrows.shape
-    kb = brows.shape[1]
-    dist = np.empty(p, np.int16)
-    k = np.empty(p, np.int64)
-    for s in range(0, p, chunk):
-        d = np.bitwise_count(qrows[s:s + chunk, :, None] ^ brows[s:s + chunk, None, :])
-        flat = d.reshape(len(d), kq * kb).argmin(axis=1)
-        dist[s:s + chunk] = d.reshape(len(d), -1)[np.arange(len(d)), flat]
-        k[s:s + chunk] = flat // kb
-    return dist, k
-
-
 def _owner_pairs(a: np.ndarray, b: np.ndarray, first: np.ndarray, count: np.ndarray,
                  owners: np.ndarray, n: int) -> np.ndarray:
     """Keys ``max * n + min`` of every (owner of word a[p], owner of word b[p]), distinct
@@ -158,8 +142,8 @@ def pose_pairs(hashes: np.ndarray, crops: tuple[int, ...], orients: list[int], r
         for s in range(0, keys.size, step):
             k = keys[s:s + step]
             i, j = k // n, k % n
-            d, _ = best_combination(hashes[i[:, None], query_words],
-                                    hashes[j[:, None], stored_words])
+            d, *_ = best_combination(hashes[i[:, None], query_words],
+                                     hashes[j[:, None], stored_words])
             out.append(k[d <= radius])
         return np.concatenate(out) if out else keys
 
