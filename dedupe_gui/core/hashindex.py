@@ -139,25 +139,6 @@ def _flips(bits: int, sub: int) -> np.ndarray:
     return arr
 
 
-@dataclass
-class _Block:
-    shift: int
-    bits: int
-    sub: int
-    mask64: np.uint64  # the block's bits in place, for the "found earlier" test
-    order: np.ndarray  # positions sorted by block value -> original index
-    sorted_codes: np.ndarray  # codes in that order (contiguous gathers)
-    bounds: np.ndarray  # int32, 2**bits + 1: bucket v holds sorted positions [bounds[v], bounds[v+1])
-    ukeys: np.ndarray  # occupied bucket values
-    ulo: np.ndarray  # int64: first sorted position of each occupied bucket
-    un: np.ndarray  # int64: its member count
-    occupied: np.ndarray  # bool, 2**bits: is bucket v non-empty (small table: cheap gathers)
-    flips: np.ndarray = field(repr=False)
-
-    def key(self, codes: np.ndarray) -> np.ndarray:
-        return ((codes >> np.uint64(self.shift)) & np.uint64((1 << self.bits) - 1)).astype(np.int64)
-
-
 def as_codes(codes) -> np.ndarray:
     """Hashes as a 1-D uint64 array (accepts int64 views of the same bits)."""
     arr = np.asarray(codes)
@@ -173,28 +154,42 @@ def as_codes(codes) -> np.ndarray:
 
 
 @dataclass
-class _Sorted:
-    """Codes sorted by one block's value, with their distinct values (the query side of
-    ``HashIndex.query``)."""
+class SortedGroups:
+    """Codes sorted by a key, with the distinct keys and where each one's run starts: an
+    index block (keys = a block's value), the query side of ``HashIndex.query``, or words
+    grouped by value with their files (``poses.pose_pairs``)."""
 
     order: np.ndarray  # sorted position -> original index
     sorted_codes: np.ndarray
-    ukeys: np.ndarray  # distinct block values, ascending
+    ukeys: np.ndarray  # distinct keys, ascending
     ulo: np.ndarray  # int64: first sorted position of each
     un: np.ndarray  # int64: how many codes have it
 
     @classmethod
-    def of(cls, codes: np.ndarray, keys: np.ndarray) -> _Sorted:
+    def of(cls, codes: np.ndarray, keys: np.ndarray) -> SortedGroups:
         order = np.argsort(keys)  # not stable: 6x faster (SIMD sort), and order in a bucket is free
         return cls.from_sorted(order, codes[order], keys[order])
 
     @classmethod
     def from_sorted(cls, order: np.ndarray, sorted_codes: np.ndarray, sorted_keys: np.ndarray
-                    ) -> _Sorted:
+                    ) -> SortedGroups:
         sk = sorted_keys
         start = np.flatnonzero(np.concatenate(([True], sk[1:] != sk[:-1])))
         un = np.diff(np.append(start, sk.size)).astype(np.int64)
         return cls(order, sorted_codes, sk[start], start.astype(np.int64), un)
+
+
+@dataclass
+class _Block(SortedGroups):
+    """One MIH block: its codes sorted by the block's value, plus direct-address tables."""
+
+    shift: int
+    bits: int
+    sub: int
+    mask64: np.uint64  # the block's bits in place, for the "found earlier" test
+    bounds: np.ndarray  # int32, 2**bits + 1: bucket v holds sorted positions [bounds[v], bounds[v+1])
+    occupied: np.ndarray  # bool, 2**bits: is bucket v non-empty (small table: cheap gathers)
+    flips: np.ndarray = field(repr=False)
 
 
 def _merged(old: np.ndarray, new: np.ndarray, pos: np.ndarray, is_new: np.ndarray
@@ -217,14 +212,14 @@ class HashIndex:
         self.plan = layout or plan(self.codes.size, self.radius, n_query)
         self.blocks: list[_Block] = []
         for k, sub in enumerate(self.plan.subs):
-            srt = _Sorted.of(self.codes, self._keys(k, self.codes))
+            srt = SortedGroups.of(self.codes, self._keys(k, self.codes))
             self.blocks.append(self._block(k, sub, srt))
 
     def _keys(self, k: int, codes: np.ndarray) -> np.ndarray:
         bits = self.plan.bits
         return ((codes >> np.uint64(k * bits)) & np.uint64((1 << bits) - 1)).astype(np.int64)
 
-    def _block(self, k: int, sub: int, srt: _Sorted) -> _Block:
+    def _block(self, k: int, sub: int, srt: SortedGroups) -> _Block:
         """Block k's tables from its sorted codes: O(n) from the distinct values plus one
         cumsum, so building costs a few passes over 2**bits entries (TABLE_COST), paid again
         by every throw-away index and every ``extend``."""
@@ -234,11 +229,9 @@ class HashIndex:
         bounds = np.zeros((1 << bits) + 1, np.int32)
         bounds[srt.ukeys + 1] = srt.un
         np.cumsum(bounds, out=bounds)
-        return _Block(shift=k * bits, bits=bits, sub=sub,
-                      mask64=np.uint64(((1 << bits) - 1) << (k * bits)),
-                      order=srt.order, sorted_codes=srt.sorted_codes, bounds=bounds,
-                      ukeys=srt.ukeys, ulo=srt.ulo, un=srt.un, occupied=occupied,
-                      flips=_flips(bits, sub))
+        return _Block(**vars(srt), shift=k * bits, bits=bits, sub=sub,
+                      mask64=np.uint64(((1 << bits) - 1) << (k * bits)), bounds=bounds,
+                      occupied=occupied, flips=_flips(bits, sub))
 
     def extend(self, codes) -> None:
         """Index ``codes`` too (their indices follow the present ones), with the same plan.
@@ -256,11 +249,11 @@ class HashIndex:
             nk = self._keys(k, new)
             o = np.argsort(nk)
             nk = nk[o]
-            old_keys = self._keys(k, block.sorted_codes)
+            old_keys = self._keys(k, block.sorted_codes)  # not stored: derived in one pass
             pos = np.searchsorted(old_keys, nk, side="right") + np.arange(nk.size)
             is_new = np.zeros(old_keys.size + nk.size, bool)
             is_new[pos] = True
-            srt = _Sorted.from_sorted(_merged(block.order, o + off, pos, is_new),
+            srt = SortedGroups.from_sorted(_merged(block.order, o + off, pos, is_new),
                                       _merged(block.sorted_codes, new[o], pos, is_new),
                                       _merged(old_keys, nk, pos, is_new))
             self.blocks[k] = self._block(k, block.sub, srt)
@@ -330,7 +323,7 @@ class HashIndex:
         return self._verify_rows(k, pos[keep], pos[keep] + 1, rest[keep], r)
 
     def _pairs_flipped(self, k: int, top: int | None, flips: np.ndarray, r: int,
-                       left: _Sorted | None = None) -> Pairs:
+                       left: SortedGroups | None = None) -> Pairs:
         """Pairs across buckets whose values differ by one of ``flips``.
 
         A self-join (``left`` None): all flips have top bit ``top``, and each unordered
@@ -372,7 +365,7 @@ class HashIndex:
         return self._collect(parts)
 
     def _cross(self, k: int, lo1: np.ndarray, n1: np.ndarray, tk: np.ndarray, r: int,
-               left: _Sorted | None = None) -> Pairs:
+               left: SortedGroups | None = None) -> Pairs:
         """Verified pairs between buckets (sorted positions ``lo1``, ``n1`` members, of
         block k or of ``left``) and block k's buckets ``tk``."""
         block = self.blocks[k]
@@ -389,7 +382,7 @@ class HashIndex:
         return self._verify_rows(k, rows_a, np.repeat(lo2, n1), np.repeat(n2, n1), r, left)
 
     def _verify_rows(self, k: int, rows_a: np.ndarray, rows_start: np.ndarray,
-                     rows_len: np.ndarray, r: int, left: _Sorted | None = None) -> Pairs:
+                     rows_len: np.ndarray, r: int, left: SortedGroups | None = None) -> Pairs:
         """Verified pairs (a, b) for every row a and b in [start, start+len), sorted
         positions of block k; ``a`` is a position of ``left`` (queries sorted by the block's
         value) if given, else of block k too (a self-join: pairs come out as (min, max)).
@@ -448,7 +441,7 @@ class HashIndex:
             return _empty()
         tasks: list[tuple] = []
         for k, block in enumerate(self.blocks):
-            left = _Sorted.of(q, block.key(q))
+            left = SortedGroups.of(q, self._keys(k, q))
             allflips = np.concatenate([[0], block.flips])
             step = max(1, CHUNK // left.ukeys.size)
             for f0 in range(0, allflips.size, step):

@@ -30,7 +30,7 @@ from functools import lru_cache
 import numpy as np
 
 from dedupe_gui.core.hamming import best_combination
-from dedupe_gui.core.hashindex import unique_int
+from dedupe_gui.core.hashindex import HashIndex, SortedGroups, unique_int
 
 POSE_MARGIN = 4  # score units (a bit of the lowest odd vertical frequency weighs 24)
 
@@ -116,18 +116,12 @@ def pose_pairs(hashes: np.ndarray, crops: tuple[int, ...], orients: list[int], r
     words, frequent among copies, are searched once), and the default stage 1's best
     combination of ``query_words`` (of i) x ``stored_words`` (of j) within ``radius`` too: the
     pairs are a subset of the default rule's at the same bound."""
-    from dedupe_gui.core.hashindex import HashIndex
-
     n = len(hashes)
     words, owner = pose_words(hashes, crops, orients, margin, n_orient)
     if words.size < 2:
         return np.empty(0, np.int64)
-    order = np.argsort(words, kind="stable")
-    sw = words[order]
-    start = np.flatnonzero(np.concatenate(([True], sw[1:] != sw[:-1])))
-    uniq, owners = sw[start], owner[order]  # the files of word w: owners[first[w]:+count[w]]
-    first = start.astype(np.int64)
-    count = np.diff(np.append(first, sw.size))
+    g = SortedGroups.of(owner, words)  # the files of word w: owners[first[w]:+count[w]]
+    uniq, owners, first, count = g.ukeys, g.sorted_codes, g.ulo, g.un
     parts = []
     same = np.flatnonzero(count > 1)  # files sharing a word: distance 0
 
