@@ -238,19 +238,13 @@ def run_incremental(n: int, whole: int, inner: int, seed: int, calls: int) -> di
     """The path a large-library scan takes (``matching.Matcher.add`` in large mode): both
     ``PoseSearch`` searches fed the library in ``calls`` gathered batches, each against every
     file before it. Pairs are counted as in ``run_matcher``, call by call."""
-    from dedupe_gui.core import fingerprint as fp
     from dedupe_gui.core import hashindex
-    from dedupe_gui.core.matching import PoseSearch
+    from dedupe_gui.core.matching import pose_searches
 
     rows = library_hashes(n, seed)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     cpu0, t0 = _cpu(), time.perf_counter()
-    orients = list(range(4))
-    searches = ((PoseSearch((0, 1), orients,
-                            [o + k * fp.N_ORIENT for k in (0, 1) for o in orients],
-                            [0, fp.N_ORIENT]), whole),
-                (PoseSearch((2,), orients, [2 * fp.N_ORIENT + o for o in orients],
-                            [2 * fp.N_ORIENT]), inner))
+    searches = tuple(zip(pose_searches(list(range(4))), (whole, inner), strict=True))
     pairs = 0
     step = -(-n // calls)
     for start in range(0, n, step):
@@ -280,22 +274,22 @@ def run_matcher(n: int, whole: int, inner: int, workers: int, seed: int,
     ``rule="poses"`` (what the matcher does in large-library mode, ``core.poses``): one
     self-join per search over every file's selected pose words, then the default rule's
     distance checked on the pairs found (``poses.pose_pairs``)."""
-    from dedupe_gui.core import fingerprint as fp
     from dedupe_gui.core import hashindex, poses
+    from dedupe_gui.core.matching import stage1_words
 
     rows = library_hashes(n, seed)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     cpu0, t0 = _cpu(), time.perf_counter()
+    orients = list(range(4))
+    w = stage1_words(orients)
     if rule == "poses":
         margin = poses.POSE_MARGIN if margin is None else margin
-        orients = list(range(4))
         steps = []
-        kw = poses.pose_pairs(rows, (0, 1), orients, whole,
-                              [o + k * fp.N_ORIENT for k in (0, 1) for o in orients],
-                              [0, fp.N_ORIENT], margin, workers)
+        kw = poses.pose_pairs(rows, (0, 1), orients, whole, w.whole_query, w.whole_stored,
+                              margin, workers)
         steps.append(round(time.perf_counter() - t0, 1))
-        ki = poses.pose_pairs(rows, (2,), orients, inner, [2 * fp.N_ORIENT + o for o in orients],
-                              [2 * fp.N_ORIENT], margin, workers)
+        ki = poses.pose_pairs(rows, (2,), orients, inner, w.inner_query, w.inner_stored,
+                              margin, workers)
         steps.append(round(time.perf_counter() - t0, 1))
         pairs = hashindex.unique_int(np.concatenate([kw, ki])).size  # np.union1d: 30 s at 1M
         t1, cpu1 = time.perf_counter(), _cpu()
@@ -307,9 +301,8 @@ def run_matcher(n: int, whole: int, inner: int, workers: int, seed: int,
                 "rss_before_mb": round(rss0 / 1024), "load_avg": round(os.getloadavg()[0], 2)}
     keys = []
     plans = []
-    for qw, bw, radius in (([o + k * fp.N_ORIENT for k in (0, 1) for o in range(4)],
-                            [0, fp.N_ORIENT], whole),
-                           ([2 * fp.N_ORIENT + o for o in range(4)], [2 * fp.N_ORIENT], inner)):
+    for qw, bw, radius in ((w.whole_query, w.whole_stored, whole),
+                           (w.inner_query, w.inner_stored, inner)):
         base = np.ascontiguousarray(rows[:, bw]).ravel()
         queries = np.ascontiguousarray(rows[:, qw]).ravel()
         index = hashindex.HashIndex(base, radius, n_query=queries.size)

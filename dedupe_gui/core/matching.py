@@ -86,6 +86,33 @@ def stage1_bounds(n_files: int) -> Stage1Bounds:
     return Stage1Bounds()
 
 
+@dataclass(frozen=True)
+class Stage1Words:
+    """Which hash words (columns of ``FingerprintBatch.hashes``) stage 1 compares: every
+    orientation of a new file's whole and 85% hashes against an earlier file's upright ones,
+    and its central-70% orientations against the upright central 70%."""
+
+    whole_query: list[int]
+    whole_stored: list[int]
+    inner_query: list[int]
+    inner_stored: list[int]
+
+
+def stage1_words(orients: list[int]) -> Stage1Words:
+    """The words for ``orients`` (0-3, or 0-7 with mirror)."""
+    n = fp.N_ORIENT
+    return Stage1Words(orients + [n + o for o in orients], [0, n],
+                       [2 * n + o for o in orients], [2 * n])
+
+
+def pose_searches(orients: list[int], search: str | None = None
+                  ) -> tuple[PoseSearch, PoseSearch]:
+    """The large-library stage 1 (whole/85%, central 70%), as the matcher runs it."""
+    w = stage1_words(orients)
+    return (PoseSearch((0, 1), orients, w.whole_query, w.whole_stored, search),
+            PoseSearch((2,), orients, w.inner_query, w.inner_stored, search))
+
+
 class _Growing:
     """An append-only 2-D array with amortised O(1) appends.
 
@@ -380,11 +407,9 @@ class Matcher:
         # hamming.pairs_within (tiles), or an MIH index once tiles stop paying (hashindex)
         self._stage1 = CandidateSearch(search)
         self._stage1_inner = CandidateSearch(search)  # its own: a search keeps state about its base
-        words = self._orients + [fp.N_ORIENT + o for o in self._orients]
-        inner = [2 * fp.N_ORIENT + o for o in self._orients]
+        self._words = stage1_words(self._orients)
         # large-library mode: selected pose words only (core/poses.py)
-        self._pose_whole = PoseSearch((0, 1), self._orients, words, [0, fp.N_ORIENT], search)
-        self._pose_inner = PoseSearch((2,), self._orients, inner, [2 * fp.N_ORIENT], search)
+        self._pose_whole, self._pose_inner = pose_searches(self._orients, search)
 
     def add(self, batch: FingerprintBatch, first_index: int) -> PairTable:
         """Pairs among the new files and between them and every file added before."""
@@ -406,21 +431,20 @@ class Matcher:
         if n == 0:
             return PairTable()
         start = first_index - self._first
-        words = self._orients + [fp.N_ORIENT + o for o in self._orients]
-        inner = [2 * fp.N_ORIENT + o for o in self._orients]
+        w = self._words
         if self.bounds.large:  # selected pose words only: a subset of the pairs below
             stored = self._hashes.array
             i, j, dist, k = self._pose_whole.add(batch.hashes, stored, start, self.bounds.whole)
             i2, j2, d2, k2 = self._pose_inner.add(batch.hashes, stored, start, self.bounds.inner)
         else:
-            queries = batch.hashes[:, words]
-            base = self._hashes.array[:, [0, fp.N_ORIENT]]
-            i, j, dist, k, _ = self._stage1(queries, base, self.bounds.whole, query_start=start)
+            i, j, dist, k, _ = self._stage1(batch.hashes[:, w.whole_query],
+                                            self._hashes.array[:, w.whole_stored],
+                                            self.bounds.whole, query_start=start)
             # The inner 70% alone: a corner watermark or logo cannot push that hash away.
-            i2, j2, d2, k2, _ = self._stage1_inner(batch.hashes[:, inner],
-                                                   self._hashes.array[:, 2 * fp.N_ORIENT],
+            i2, j2, d2, k2, _ = self._stage1_inner(batch.hashes[:, w.inner_query],
+                                                   self._hashes.array[:, w.inner_stored],
                                                    self.bounds.inner, query_start=start)
-        orient = np.asarray(words, np.int64)[k] % fp.N_ORIENT
+        orient = np.asarray(w.whole_query, np.int64)[k] % fp.N_ORIENT
         if len(i2):
             i, j = np.concatenate([i, i2]), np.concatenate([j, j2])
             dist = np.concatenate([dist, d2])

@@ -13,7 +13,14 @@ from dedupe_gui.core import matching
 from dedupe_gui.core.fingerprint import FingerprintBatch, fingerprint_chunk
 from dedupe_gui.core.hamming import pairs_within as tiles
 from dedupe_gui.core.hashindex import CandidateSearch
-from dedupe_gui.core.matching import Matcher, PoseSearch, Stage1Bounds, stage1_bounds
+from dedupe_gui.core.matching import (
+    Matcher,
+    PoseSearch,
+    Stage1Bounds,
+    pose_searches,
+    stage1_bounds,
+    stage1_words,
+)
 from dedupe_gui.core.poses import pose_pairs, pose_select, pose_words
 from dedupe_gui.core.results import ScanFinished, ScanStarted
 from dedupe_gui.core.scan import ScanOptions, scan
@@ -112,11 +119,9 @@ def test_large_mode_candidates_equal_tiles(small_library):
     _, batch = small_library
     rows = library_hashes(8_000, seed=4, templates=batch.hashes)
     bounds = stage1_bounds(matching.LARGE_LIBRARY)
-    orients = list(range(4))
-    whole_q = orients + [fp.N_ORIENT + o for o in orients]
-    inner_q = [2 * fp.N_ORIENT + o for o in orients]
-    calls = [(rows[:, whole_q], rows[:, [0, fp.N_ORIENT]], bounds.whole),
-             (rows[:, inner_q], rows[:, 2 * fp.N_ORIENT], bounds.inner)]
+    w = stage1_words(list(range(4)))
+    calls = [(rows[:, w.whole_query], rows[:, w.whole_stored], bounds.whole),
+             (rows[:, w.inner_query], rows[:, w.inner_stored], bounds.inner)]
     for queries, base, radius in calls:
         search, start, total = CandidateSearch(force="index"), 0, 0
         for size in (3_000, 1_500, 1024, 1_500, 976):
@@ -184,10 +189,10 @@ def test_pose_search_in_query_slices_is_exact(small_library, monkeypatch):
     _, batch = small_library
     rows = library_hashes(2_000, seed=6, templates=batch.hashes)
     orients = list(range(4))
-    whole_q = orients + [fp.N_ORIENT + o for o in orients]
-    want = _brute_pose_pairs(rows, (0, 1), whole_q, [0, fp.N_ORIENT], 8)
+    w = stage1_words(orients)
+    want = _brute_pose_pairs(rows, (0, 1), w.whole_query, w.whole_stored, 8)
     monkeypatch.setattr(matching, "POSE_QUERY_SLICE", 37)  # odd: splits files' words
-    search, got = PoseSearch((0, 1), orients, whole_q, [0, fp.N_ORIENT], "index"), set()
+    search, got = pose_searches(orients, "index")[0], set()
     for start, size in ((0, 900), (900, 1_100)):
         i, j, _, _ = search.add(rows[start:start + size], rows[:start + size], start, 8)
         got |= set(zip((i + start).tolist(), j.tolist(), strict=True))
@@ -202,9 +207,9 @@ def test_pose_search_exact_in_batches_and_at_once(small_library):
     rows = library_hashes(3_000, seed=5, templates=batch.hashes)
     n = len(rows)
     orients = list(range(4))
-    whole_q = orients + [fp.N_ORIENT + o for o in orients]
-    inner_q = [2 * fp.N_ORIENT + o for o in orients]
-    for crops, qw, bw in (((0, 1), whole_q, [0, fp.N_ORIENT]), ((2,), inner_q, [2 * fp.N_ORIENT])):
+    w = stage1_words(orients)
+    for crops, qw, bw in (((0, 1), w.whole_query, w.whole_stored),
+                          ((2,), w.inner_query, w.inner_stored)):
         want = _brute_pose_pairs(rows, crops, qw, bw, 8)
         assert len(want) > 300
         keys = pose_pairs(rows, crops, orients, 8, qw, bw)
