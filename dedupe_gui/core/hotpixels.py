@@ -920,8 +920,7 @@ def _scene_warning(thumbs: list[np.ndarray], t: Thresholds) -> str:
         return ""
     return (f"the {detailed} frames with detail are only as varied as {scenes} different "
             "scenes: detail that comes back in the same place can look like a defect. Add "
-            "photos of other "
-            "scenes, or dark frames (lens cap on)")
+            "photos of other scenes, or dark frames (lens cap on)")
 
 
 def _channels(path: str) -> int:

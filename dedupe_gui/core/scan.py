@@ -41,9 +41,10 @@ from dedupe_gui.core.results import (
 
 PROGRESS_SECONDS = 0.1  # at most ~10 Progress events a second
 HIT_SLICE = 1024  # cached fingerprints matched per step (keeps cancel and progress alive)
-# Large libraries: files gathered before each matcher call. Each call searches the index (and
-# what was added since it was built) once, whatever its size: 200k files in 4096-file calls
-# took 33 s against 4.7 s in one (benchmarks/candidates_scale.py). About 32 calls per scan.
+# Large libraries: files gathered before each matcher call (about 32 calls per scan; it was
+# 16 files a call). 200k files: 16.3 s of stage 1 in 32 calls, 5.0 s in one search
+# (candidates_scale.py --calls); fewer, longer calls would leave a cancel waiting and the
+# pairs unseen for longer.
 LARGE_MATCH_CALLS = 32
 LARGE_MATCH_MIN = 4096
 
@@ -80,14 +81,24 @@ def fingerprint_files(paths: list[str]) -> tuple[FingerprintBatch, list[str]]:
 
 
 def _open_cache(options: ScanOptions):
-    if not options.use_cache:
+    path = _cache_path(options)
+    if path is None:
         return None
     from dedupe_gui.core.cache import FingerprintCache
 
     env = decoder_env()
-    if options.cache_path is not None:
-        return FingerprintCache(options.cache_path, FINGERPRINT_VERSION, env)
-    return FingerprintCache.open_default(FINGERPRINT_VERSION, env)
+    if options.cache_path is None:  # ours: a corrupt file there is moved aside
+        return FingerprintCache.open_default(FINGERPRINT_VERSION, env)
+    return FingerprintCache(path, FINGERPRINT_VERSION, env)
+
+
+def _cache_path(options: ScanOptions) -> Path | None:
+    """The fingerprint cache this scan uses (None: no cache)."""
+    if not options.use_cache:
+        return None
+    from dedupe_gui.core.cache import default_cache_path
+
+    return default_cache_path() if options.cache_path is None else Path(options.cache_path)
 
 
 def _spill_dir(options: ScanOptions) -> str:
@@ -95,14 +106,11 @@ def _spill_dir(options: ScanOptions) -> str:
     the temp folder may be RAM), else the temp folder."""
     import tempfile
 
-    if options.use_cache:
-        from dedupe_gui.core.cache import default_cache_path
-
-        folder = Path(options.cache_path).parent if options.cache_path else \
-            default_cache_path().parent
+    path = _cache_path(options)
+    if path is not None:
         try:
-            folder.mkdir(parents=True, exist_ok=True)  # the cache is made there next
-            return str(folder)
+            path.parent.mkdir(parents=True, exist_ok=True)  # the cache is made there next
+            return str(path.parent)
         except OSError:
             pass
     return tempfile.gettempdir()

@@ -163,5 +163,4 @@ class PlannedPaths:
 
 
 __all__ = ["PlannedPaths", "create_dirs", "free_name", "fsync_dir", "missing_dirs", "place",
-           "remove_empty",
-           "same_bytes", "samefile", "temp_for", "transfer"]
+           "remove_empty", "same_bytes", "samefile", "temp_for", "transfer"]
