@@ -43,6 +43,13 @@ from dedupe_gui.core.progress import Progress, ProgressMeter
 from dedupe_gui.core.results import FileSkipped
 from dedupe_gui.core.scenes import count_scenes, frame_thumb
 
+try:  # the fused per-frame pass, compiled at install when a C compiler is there (setup.py)
+    from dedupe_gui.core import _framesums
+except ImportError:  # pragma: no cover - exercised by the tests with the module hidden
+    _framesums = None
+if os.environ.get("DEDUPE_FRAMESUMS") == "0":  # the OpenCV passes, to compare (benchmark)
+    _framesums = None
+
 RAW_EXTENSIONS = frozenset("cr2 cr3 nef nrw arw srf sr2 dng raf orf rw2 pef srw erf kdc "
                            "mrw 3fr mef iiq x3f".split())
 LOSSY_FORMATS = frozenset({"JPEG", "MPO", "WEBP", "HEIF", "AVIF"})
@@ -364,14 +371,23 @@ class Sums:
         return np.dtype(dtype) == np.uint8 and frames <= 258
 
     def add(self, frames: Sequence[np.ndarray], deviation: int) -> None:
-        """Add same-shape frames (rows, cols, planes). The band loop is outside the frame
-        loop: a band of the sums (~2 MB) stays in cache while every frame adds to it, and
-        each frame is read once."""
+        """Add same-shape frames (rows, cols, planes).
+
+        With the compiled kernel (``_framesums``, built at install when a C compiler is
+        there) in one sweep; else in OpenCV passes, with the same results. The band loop is
+        outside the frame loop: a band of the sums (~2 MB) stays in cache while every frame
+        adds to it, and each frame is read once."""
         import cv2
 
         if not frames:
             return
         h, w, c = frames[0].shape
+        if _framesums is not None and all(f.flags.c_contiguous for f in frames):
+            for g0 in range(0, len(frames), 255):
+                _framesums.add(frames[g0:g0 + 255], self.s1, self.s2, self.sup, h, w, c,
+                               deviation)
+            self.n += len(frames)
+            return
         row = w * c
         band = max(2, _BAND_VALUES // row)
         dev_buf = np.empty((band, row), frames[0].dtype)
