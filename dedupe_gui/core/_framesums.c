@@ -3,10 +3,10 @@
  * Why: per frame the worker needs the 3x3 same-channel median, sum x, sum x*x and the count
  * of frames deviating from the median. As OpenCV calls that is six passes over the frame and
  * the float32 sums, ~50 ms of CPU per 24 MP frame, a third of the JPEG decode. Here each row
- * of every frame of a group is read while it is in cache: the medians of row y of all frames
- * first, then integer sums over the frames in blocks that stay in L1, added to the float sums
- * once per group instead of once per frame. Results are bit-identical to the OpenCV passes
- * (integer sums are exact, and the float sums only ever hold exact integers).
+ * of every frame of a group is read once, in column blocks: per block, each frame's median
+ * and its integer sums stay in L1, and the block's sums over all the frames are added to the
+ * float sums once per group instead of once per frame. Results are bit-identical to the OpenCV
+ * passes (integer sums are exact, and the float sums only ever hold exact integers).
  *
  * Plain C for the vectoriser: each kernel is one simple loop with restrict pointers and
  * min/max instead of branches, which gcc/clang -O3 turn into SIMD. No numpy headers: arrays
@@ -23,9 +23,9 @@
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 #define BLOCK 1024 /* values per integer block: a1, a2, cnt stay in L1 */
 /* Kernels stay out of line: inlined, gcc forgets the restrict promises and gives up
- * vectorising. On x86-64 Linux gcc also builds an AVX2 clone of each, chosen at load time
+ * vectorising. On x86-64 glibc (ifunc) gcc also builds an AVX2 clone of each, chosen at load time
  * (16 -> 32 values per instruction; measured ~20% less time per frame). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
 #define NOINLINE __attribute__((noinline, target_clones("avx2", "default")))
 #elif defined(__GNUC__)
 #define NOINLINE __attribute__((noinline))
@@ -34,7 +34,8 @@
 #endif
 
 /* T: pixel type; S2T: type of the float sum of squares; A1T/A2T: integer block sums of x and
- * x*x over at most 255 frames; SQT: a type that holds x*x exactly. */
+ * x*x over at most 255 frames; SQT: the narrowest type that holds x*x exactly (16-bit
+ * multiplies for 8-bit pixels). */
 #define KERNELS(SFX, T, S2T, A1T, A2T, SQT)                                                   \
 /* sorted vertical triples (lo, mid, hi) of rows y-1, y, y+1 */                               \
 NOINLINE static void sort3_##SFX(const T *restrict up, const T *restrict mid, const T *restrict dn,   \
@@ -86,31 +87,37 @@ NOINLINE static void fold_##SFX(A1T *restrict a1, A2T *restrict a2, uint8_t *res
         cnt[i] = 0;                                                                           \
     }                                                                                         \
 }                                                                                             \
-/* row y of k frames into row y of the sums (borders replicated, like cv2.medianBlur) */     \
+/* Row y of k frames into row y of the sums, in column blocks: for each block, every frame's */ \
+/* sorted triples, median and integer sums stay in L1, and the sums are touched once. */       \
+/* Borders are replicated, like cv2.medianBlur's. */                                           \
 static void rows_##SFX(const T *const *frames, Py_ssize_t k, Py_ssize_t y, Py_ssize_t h,    \
                        Py_ssize_t R, Py_ssize_t c, T *buf, T *med, A1T *a1, A2T *a2,          \
                        uint8_t *cnt, float *s1, S2T *s2, uint8_t *sup, T dev)                 \
 {                                                                                             \
-    Py_ssize_t yu = y ? y - 1 : 0, yd = y + 1 < h ? y + 1 : h - 1, P = R + 2 * c;             \
+    Py_ssize_t yu = y ? y - 1 : 0, yd = y + 1 < h ? y + 1 : h - 1, P = BLOCK + 2 * c;         \
     T *L = buf, *M = L + P, *H = M + P;                                                       \
-    for (Py_ssize_t j = 0; j < k; j++) {                                                      \
-        sort3_##SFX(frames[j] + yu * R, frames[j] + y * R, frames[j] + yd * R,                \
-                    L + c, M + c, H + c, R);                                                  \
-        for (Py_ssize_t i = 0; i < c; i++) { /* one replicated pixel each side */             \
-            L[i] = L[c + i]; M[i] = M[c + i]; H[i] = H[c + i];                                \
-            L[c + R + i] = L[R + i]; M[c + R + i] = M[R + i]; H[c + R + i] = H[R + i];        \
-        }                                                                                     \
-        median_##SFX(L, M, H, med + j * R, R, c);                                             \
-    }                                                                                         \
     for (Py_ssize_t i0 = 0; i0 < R; i0 += BLOCK) {                                            \
-        Py_ssize_t n = MIN(BLOCK, R - i0);                                                    \
-        for (Py_ssize_t j = 0; j < k; j++)                                                    \
-            accum_##SFX(frames[j] + y * R + i0, med + j * R + i0, a1, a2, cnt, n, dev);       \
+        /* values i0-c .. i0+n+c-1 (one pixel either side) at buffer positions 0 .. n+2c-1 */ \
+        Py_ssize_t n = MIN(BLOCK, R - i0), lo = MAX(i0 - c, 0), hi = MIN(i0 + n + c, R);     \
+        Py_ssize_t first = lo - (i0 - c), end = hi - (i0 - c), p;                             \
+        for (Py_ssize_t j = 0; j < k; j++) {                                                  \
+            const T *f = frames[j];                                                           \
+            sort3_##SFX(f + yu * R + lo, f + y * R + lo, f + yd * R + lo, L + first,         \
+                        M + first, H + first, hi - lo);                                       \
+            for (p = 0; p < first; p++) { /* left of the first pixel */                       \
+                L[p] = L[p + c]; M[p] = M[p + c]; H[p] = H[p + c];                            \
+            }                                                                                 \
+            for (p = end; p < n + 2 * c; p++) { /* right of the last pixel */                 \
+                L[p] = L[p - c]; M[p] = M[p - c]; H[p] = H[p - c];                            \
+            }                                                                                 \
+            median_##SFX(L, M, H, med, n, c);                                                 \
+            accum_##SFX(f + y * R + i0, med, a1, a2, cnt, n, dev);                            \
+        }                                                                                     \
         fold_##SFX(a1, a2, cnt, s1 + y * R + i0, s2 + y * R + i0, sup + y * R + i0, n);       \
     }                                                                                         \
 }
 
-KERNELS(u8, uint8_t, float, uint16_t, uint32_t, uint32_t)
+KERNELS(u8, uint8_t, float, uint16_t, uint32_t, uint16_t)
 KERNELS(u16, uint16_t, double, uint32_t, uint64_t, uint32_t)
 
 static int get(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t len, Py_ssize_t item,
@@ -184,8 +191,8 @@ static PyObject *add(PyObject *self, PyObject *args)
     if (get(osup, &bs, 1, n, 1, "support") < 0)
         goto done;
     held = 3;
-    buf = PyMem_Malloc(3 * (R + 2 * c) * item);
-    med = PyMem_Malloc(k * R * item);
+    buf = PyMem_Malloc(3 * (BLOCK + 2 * c) * item);
+    med = PyMem_Malloc(BLOCK * item);
     a1 = PyMem_Calloc(BLOCK, item == 1 ? sizeof(uint16_t) : sizeof(uint32_t));
     a2 = PyMem_Calloc(BLOCK, item == 1 ? sizeof(uint32_t) : sizeof(uint64_t));
     cnt = PyMem_Calloc(BLOCK, 1);

@@ -15,7 +15,9 @@ import pytest
 from dedupe_gui.core import hotpixels
 from dedupe_gui.core.hotpixels import Sums
 
-SHAPES = [(37, 23, 3), (5, 4, 1), (1, 7, 3), (2, 1, 3), (3, 1025, 3), (64, 64, 4)]
+# odd sizes; rows of 1026 and 2049 values end in a column block shorter than one pixel
+SHAPES = [(37, 23, 3), (5, 4, 1), (1, 7, 3), (2, 1, 3), (3, 1025, 3), (4, 342, 3), (2, 683, 3),
+          (64, 64, 4)]
 
 
 def _frames(n, shape, dtype, seed=0):
