@@ -19,9 +19,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes (default: one per core)")
     p.add_argument("--z", type=float, default=None, metavar="Z",
-                   help="hot/dead threshold in robust z units (default 6)")
+                   help="hot/dead threshold in robust z units (default 3)")
     p.add_argument("--support", type=float, default=None, metavar="F",
-                   help="fraction of frames that must show a hot/dead pixel (default 0.4)")
+                   help="frames above minus frames below the neighbours (hot; dead: the "
+                        "reverse), as a fraction of all frames (default 0.45)")
 
 
 

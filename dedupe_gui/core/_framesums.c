@@ -1,7 +1,7 @@
 /* The hot-pixel worker's per-frame pass in one sweep (optional; see hotpixels.Sums).
  *
- * Why: per frame the worker needs the 3x3 same-channel median, sum x, sum x*x and the count
- * of frames deviating from the median. As OpenCV calls that is six passes over the frame and
+ * Why: per frame the worker needs the 3x3 same-channel median, sum x, sum x*x and the counts
+ * of frames above and below the median by more than a deviation. As OpenCV calls that is six passes over the frame and
  * the float32 sums, ~50 ms of CPU per 24 MP frame, a third of the JPEG decode. Here each row
  * of every frame of a group is read once, in column blocks: per block, each frame's median
  * and its integer sums stay in L1, and the block's sums over all the frames are added to the
@@ -21,7 +21,7 @@
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
-#define BLOCK 1024 /* values per integer block: a1, a2, cnt stay in L1 */
+#define BLOCK 1024 /* values per integer block: a1, a2, up, dn stay in L1 */
 /* Kernels stay out of line: inlined, gcc forgets the restrict promises and gives up
  * vectorising. On x86-64 glibc (ifunc) gcc also builds an AVX2 clone of each, chosen at load time
  * (16 -> 32 values per instruction; measured ~20% less time per frame). */
@@ -63,28 +63,31 @@ NOINLINE static void median_##SFX(const T *restrict L, const T *restrict M, cons
     }                                                                                         \
 }                                                                                             \
 NOINLINE static void accum_##SFX(const T *restrict x, const T *restrict med, A1T *restrict a1,       \
-                        A2T *restrict a2, uint8_t *restrict cnt, Py_ssize_t n, T dev)         \
+                        A2T *restrict a2, uint8_t *restrict up, uint8_t *restrict dn,         \
+                        Py_ssize_t n, T dev)                                                  \
 {                                                                                             \
     for (Py_ssize_t i = 0; i < n; i++) {                                                      \
         T v = x[i], m = med[i];                                                               \
-        T dd = MAX(v, m) - MIN(v, m);                                                         \
         A1T w = v;                                                                            \
         a1[i] += w;                                                                           \
         a2[i] += (A2T)(SQT)((SQT)v * (SQT)v);                                                 \
-        cnt[i] += dd > dev;                                                                   \
+        up[i] += (T)(MAX(v, m) - m) > dev;                                                    \
+        dn[i] += (T)(m - MIN(v, m)) > dev;                                                    \
     }                                                                                         \
 }                                                                                             \
-NOINLINE static void fold_##SFX(A1T *restrict a1, A2T *restrict a2, uint8_t *restrict cnt,           \
-                       float *restrict s1, S2T *restrict s2, uint8_t *restrict sup,           \
-                       Py_ssize_t n)                                                          \
+NOINLINE static void fold_##SFX(A1T *restrict a1, A2T *restrict a2, uint8_t *restrict up,            \
+                       uint8_t *restrict dn, float *restrict s1, S2T *restrict s2,            \
+                       uint8_t *restrict sup, uint8_t *restrict sdn, Py_ssize_t n)            \
 {                                                                                             \
     for (Py_ssize_t i = 0; i < n; i++) {                                                      \
         s1[i] += (float)a1[i];                                                                \
         s2[i] += (S2T)a2[i];                                                                  \
-        sup[i] += cnt[i];                                                                     \
+        sup[i] += up[i];                                                                      \
+        sdn[i] += dn[i];                                                                      \
         a1[i] = 0;                                                                            \
         a2[i] = 0;                                                                            \
-        cnt[i] = 0;                                                                           \
+        up[i] = 0;                                                                            \
+        dn[i] = 0;                                                                            \
     }                                                                                         \
 }                                                                                             \
 /* Row y of k frames into row y of the sums, in column blocks: for each block, every frame's */ \
@@ -92,7 +95,8 @@ NOINLINE static void fold_##SFX(A1T *restrict a1, A2T *restrict a2, uint8_t *res
 /* Borders are replicated, like cv2.medianBlur's. */                                           \
 static void rows_##SFX(const T *const *frames, Py_ssize_t k, Py_ssize_t y, Py_ssize_t h,    \
                        Py_ssize_t R, Py_ssize_t c, T *buf, T *med, A1T *a1, A2T *a2,          \
-                       uint8_t *cnt, float *s1, S2T *s2, uint8_t *sup, T dev)                 \
+                       uint8_t *up, uint8_t *dn, float *s1, S2T *s2, uint8_t *sup,            \
+                       uint8_t *sdn, T dev)                                                   \
 {                                                                                             \
     Py_ssize_t yu = y ? y - 1 : 0, yd = y + 1 < h ? y + 1 : h - 1, P = BLOCK + 2 * c;         \
     T *L = buf, *M = L + P, *H = M + P;                                                       \
@@ -111,9 +115,10 @@ static void rows_##SFX(const T *const *frames, Py_ssize_t k, Py_ssize_t y, Py_ss
                 L[p] = L[p - c]; M[p] = M[p - c]; H[p] = H[p - c];                            \
             }                                                                                 \
             median_##SFX(L, M, H, med, n, c);                                                 \
-            accum_##SFX(f + y * R + i0, med, a1, a2, cnt, n, dev);                            \
+            accum_##SFX(f + y * R + i0, med, a1, a2, up, dn, n, dev);                         \
         }                                                                                     \
-        fold_##SFX(a1, a2, cnt, s1 + y * R + i0, s2 + y * R + i0, sup + y * R + i0, n);       \
+        fold_##SFX(a1, a2, up, dn, s1 + y * R + i0, s2 + y * R + i0, sup + y * R + i0,       \
+                   sdn + y * R + i0, n);                                                      \
     }                                                                                         \
 }
 
@@ -134,18 +139,18 @@ static int get(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t len, Py_
 }
 
 PyDoc_STRVAR(add_doc,
-"add(frames, s1, s2, support, height, width, channels, deviation)\n\n"
+"add(frames, s1, s2, up, down, height, width, channels, deviation)\n\n"
 "Add 1..255 same-shape frames (uint8 or uint16, height x width x channels, C order) to the\n"
 "sums (height x width*channels, C order): s1 += x (float32), s2 += x*x (float32 for uint8\n"
-"frames, float64 for uint16), support += 1 where |x - 3x3 same-channel median| > deviation\n"
-"(uint8). Releases the GIL.");
+"frames, float64 for uint16), up += 1 where x - med > deviation and down += 1 where\n"
+"med - x > deviation (uint8; med: the 3x3 same-channel median). Releases the GIL.");
 
 static PyObject *add(PyObject *self, PyObject *args)
 {
-    PyObject *frames, *o1, *o2, *osup;
+    PyObject *frames, *o1, *o2, *oup, *odn;
     Py_ssize_t h, w, c;
     int dev;
-    if (!PyArg_ParseTuple(args, "OOOOnnni", &frames, &o1, &o2, &osup, &h, &w, &c, &dev))
+    if (!PyArg_ParseTuple(args, "OOOOOnnni", &frames, &o1, &o2, &oup, &odn, &h, &w, &c, &dev))
         return NULL;
     if (h <= 0 || w <= 0 || c <= 0 || dev < 0) {
         PyErr_SetString(PyExc_ValueError, "bad shape or deviation");
@@ -160,10 +165,10 @@ static PyObject *add(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "1 to 255 frames per call");
         return NULL;
     }
-    Py_buffer b1, b2, bs, *fb = PyMem_Calloc(k, sizeof(Py_buffer));
+    Py_buffer b1, b2, bup, bdn, *fb = PyMem_Calloc(k, sizeof(Py_buffer));
     const void **ptr = PyMem_Calloc(k, sizeof(void *));
     void *buf = NULL, *med = NULL, *a1 = NULL, *a2 = NULL;
-    uint8_t *cnt = NULL;
+    uint8_t *up = NULL, *dn = NULL;
     int ok = 0, held = 0;
     if (!fb || !ptr) {
         PyErr_NoMemory();
@@ -188,28 +193,30 @@ static PyObject *add(PyObject *self, PyObject *args)
     if (get(o2, &b2, 1, n, item == 2 ? 8 : 4, "s2") < 0)
         goto done;
     held = 2;
-    if (get(osup, &bs, 1, n, 1, "support") < 0)
+    if (get(oup, &bup, 1, n, 1, "up") < 0)
         goto done;
     held = 3;
+    if (get(odn, &bdn, 1, n, 1, "down") < 0)
+        goto done;
+    held = 4;
     buf = PyMem_Malloc(3 * (BLOCK + 2 * c) * item);
     med = PyMem_Malloc(BLOCK * item);
     a1 = PyMem_Calloc(BLOCK, item == 1 ? sizeof(uint16_t) : sizeof(uint32_t));
     a2 = PyMem_Calloc(BLOCK, item == 1 ? sizeof(uint32_t) : sizeof(uint64_t));
-    cnt = PyMem_Calloc(BLOCK, 1);
-    if (!buf || !med || !a1 || !a2 || !cnt) {
+    up = PyMem_Calloc(BLOCK, 1);
+    dn = PyMem_Calloc(BLOCK, 1);
+    if (!buf || !med || !a1 || !a2 || !up || !dn) {
         PyErr_NoMemory();
         goto done;
     }
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t y = 0; y < h; y++) {
-        float *s1 = (float *)b1.buf;
-        uint8_t *sup = bs.buf;
         if (item == 1)
-            rows_u8((const uint8_t *const *)ptr, k, y, h, R, c, buf, med, a1, a2, cnt, s1,
-                    b2.buf, sup, (uint8_t)MIN(dev, 255));
+            rows_u8((const uint8_t *const *)ptr, k, y, h, R, c, buf, med, a1, a2, up, dn,
+                    b1.buf, b2.buf, bup.buf, bdn.buf, (uint8_t)MIN(dev, 255));
         else
-            rows_u16((const uint16_t *const *)ptr, k, y, h, R, c, buf, med, a1, a2, cnt, s1,
-                     b2.buf, sup, (uint16_t)MIN(dev, 65535));
+            rows_u16((const uint16_t *const *)ptr, k, y, h, R, c, buf, med, a1, a2, up, dn,
+                     b1.buf, b2.buf, bup.buf, bdn.buf, (uint16_t)MIN(dev, 65535));
     }
     Py_END_ALLOW_THREADS
     ok = 1;
@@ -218,9 +225,12 @@ done:
     PyMem_Free(med);
     PyMem_Free(a1);
     PyMem_Free(a2);
-    PyMem_Free(cnt);
+    PyMem_Free(up);
+    PyMem_Free(dn);
+    if (held > 3)
+        PyBuffer_Release(&bdn);
     if (held > 2)
-        PyBuffer_Release(&bs);
+        PyBuffer_Release(&bup);
     if (held > 1)
         PyBuffer_Release(&b2);
     if (held > 0)

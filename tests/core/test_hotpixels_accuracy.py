@@ -6,9 +6,10 @@ TIFF, analysed by ``analyse`` with 2 worker processes. A defect counts when posi
 channel and kind all match.
 
 JPEG and hot pixels: q=90 quantisation removes much of a one-pixel spike (measured: 15-90%
-of the injected excess survives, blue and red worst). Recall for hot pixels on JPEG is
-therefore asserted on the hot pixels that kept at least a third of their excess in the
-files (32 of 40 here), and reported over all of them.
+of the injected excess survives, blue and red worst). Recall >= 0.95 for hot pixels on JPEG
+is therefore asserted on the hot pixels that kept at least a third of their excess in the
+files (32 of 40 here); over all of them it is 0.925 (37 of 40: one kept 15% of its spike,
+two sit in the 8x8 block of a stronger defect, whose JPEG echoes are suppressed).
 """
 from __future__ import annotations
 
@@ -49,6 +50,19 @@ def test_precision_and_recall_per_kind(tmp_path, fmt):
         assert precision >= 0.95, (fmt, kind, table)
         assert recall >= 0.95, (fmt, kind, table)
     if fmt == "jpg":
-        assert table["hot (all injected)"][1] >= 0.7
+        assert table["hot (all injected)"][1] >= 0.9
     for d in result.defects:  # every reported defect says how many frames back it
         assert 0 <= d.frames <= 36 and d.score > 0
+
+
+def test_repeated_scenes_do_not_look_like_defects(tmp_path):
+    """27 frames of 900x600 are nearly whole views of the 9 photographs: the same detail comes
+    back at the same place, as in a tripod series. It deviates both ways from frame to frame,
+    a defect one way: counted apart, texture no longer passes for hot or dead pixels (when
+    one count held both sides: 79 false hot and 64 false dead here). The user is still warned."""
+    truth = make_set(tmp_path, "tif", n=27, height=600, width=900)
+    result = analyse([tmp_path], RunOptions(workers=2))
+    assert "only as varied as" in result.note
+    for kind in ("hot", "stuck", "dead"):
+        precision, recall = _scores(truth, result.defects, kind)
+        assert precision >= 0.95 and recall >= 0.95, (kind, precision, recall)

@@ -79,16 +79,20 @@ def test_worker_reduction_and_float32_merge_match_numpy(dtype, bounds):
     assert acc.stats.mean.dtype == np.float32 and acc.stats.m2.dtype == np.float32
 
 
-def test_support_counts_frames_that_deviate():
+def test_counts_frames_above_and_below_the_neighbours():
     frames = [np.full((9, 9, 1), 100, np.uint8) for _ in range(10)]
     for f in frames[:7]:
         f[4, 4, 0] = 150  # 7 of 10 frames: 50 above the neighbours
+    for f in frames[5:]:
+        f[1, 6, 0] = 91  # 5 of 10 frames: 9 below
+        f[7, 1, 0] = 92  # 8 below: not more than the deviation
     out = reduce_frames(frames, deviation=8)
-    sup = out["support"].reshape(9, 9)
-    assert sup[4, 4] == 7 and sup.sum() == 7
+    up, dn = out["up"].reshape(9, 9), out["dn"].reshape(9, 9)
+    assert up[4, 4] == 7 and up.sum() == 7
+    assert dn[1, 6] == 5 and dn.sum() == 5
     mres = mean_residual(out["mean"], (9, 9, 1)).reshape(9, 9)
     assert abs(float(mres[4, 4]) - 35.0) < 1e-5  # mean 135 against neighbours at 100
-    assert np.count_nonzero(mres) == 1
+    assert np.count_nonzero(mres) == 3  # the three pixels that differ
 
 
 def test_mean_residual_compares_same_colour_neighbours_only():
@@ -128,7 +132,8 @@ def test_detect_does_not_depend_on_bands_or_threads(monkeypatch):
         monkeypatch.setattr(hp, "_BAND_VALUES", band_values)
         acc = hp.Accumulator()
         acc.stats = PixelStats(20, mean.reshape(h, -1).copy(), m2.reshape(h, -1).copy())
-        acc.support = support.reshape(h, -1).copy()
+        acc.up = support.reshape(h, -1).copy()
+        acc.dn = np.zeros_like(acc.up)
         return hp.detect(acc, spec, 255.0, hp.Thresholds(), lossy=False, threads=threads)
 
     found, heat = run(1 << 17, 1)

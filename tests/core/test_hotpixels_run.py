@@ -70,7 +70,7 @@ def test_chunk_results_go_through_the_run_folder_only_when_the_worker_sees_it(fr
     spec = GroupSpec("image", (1500, 2000, 3), "uint8", 8, group_frames=3,
                      run_dir=str(run_dir), spill=True)
     here = analyse_chunk(spec, paths)
-    assert here.n == 3 and set(here.arrays) == {"mean", "m2", "support"}
+    assert here.n == 3 and set(here.arrays) == {"mean", "m2", "up", "dn"}
     assert all(isinstance(v, str) and v.startswith(str(run_dir)) for v in here.arrays.values())
     assert len(here.thumbs) == 3
     elsewhere = analyse_chunk(replace(spec, run_dir=str(tmp_path / "no")), paths)
