@@ -71,8 +71,9 @@ NOINLINE static void accum_##SFX(const T *restrict x, const T *restrict med, A1T
         A1T w = v;                                                                            \
         a1[i] += w;                                                                           \
         a2[i] += (A2T)(SQT)((SQT)v * (SQT)v);                                                 \
-        up[i] += (T)(MAX(v, m) - m) > dev;                                                    \
-        dn[i] += (T)(m - MIN(v, m)) > dev;                                                    \
+        T above = MAX(v, m) - m, below = m - MIN(v, m);                                       \
+        up[i] += above > dev;                                                                 \
+        dn[i] += below > dev;                                                                 \
     }                                                                                         \
 }                                                                                             \
 NOINLINE static void fold_##SFX(A1T *restrict a1, A2T *restrict a2, uint8_t *restrict up,            \
