@@ -11,7 +11,11 @@ is that run's peak memory per worker:
   opencv   N workers: the same run with the kernel switched off (DEDUPE_FRAMESUMS=0): the
            OpenCV passes a machine without a C compiler runs
 
-    python benchmarks/hotpixels_speed.py [--frames 100] [--repeat 2] [--cache DIR]
+    python benchmarks/hotpixels_speed.py [--frames 100] [--repeat 2] [--cache DIR] [--pin]
+
+``--pin``: a run with N workers is confined to N cores (sched_setaffinity, inherited by the
+pool). Unpinned, a 1-worker run still has the second core for the coordinator's merging and
+detection; pinned, "1 worker" means one core, and the speed-up is the parallel scaling.
 """
 from __future__ import annotations
 
@@ -70,8 +74,10 @@ def _decode_chunk(paths: list[str]) -> int:
     return len(paths)
 
 
-def one(mode: str, folder: Path, workers: int, n: int) -> dict:
+def one(mode: str, folder: Path, workers: int, n: int, pin: bool = False) -> dict:
     """One measurement in this process; the pool's children report their peak RSS."""
+    if pin:
+        os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:workers]))
     from dedupe_gui.core.hotpixels import RunOptions, analyse, chunk_plan
     from dedupe_gui.core.parallel import chunked, run_chunks
 
@@ -101,10 +107,10 @@ def one(mode: str, folder: Path, workers: int, n: int) -> dict:
             "worker_peak_mb": child_kb / 1024, "parent_peak_mb": self_kb / 1024, **extra}
 
 
-def measure(mode: str, folder: Path, workers: int, n: int) -> dict:
+def measure(mode: str, folder: Path, workers: int, n: int, pin: bool) -> dict:
     env = dict(os.environ, DEDUPE_FRAMESUMS="0" if mode == "opencv" else "1")
     out = subprocess.run([sys.executable, __file__, "--one", mode, "--workers", str(workers),
-                          "--frames", str(n), "--cache", str(folder)],
+                          "--frames", str(n), "--cache", str(folder)] + ["--pin"] * pin,
                          capture_output=True, text=True, check=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -115,18 +121,19 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--cache", type=Path,
                     default=Path.home() / ".cache" / "dedupe-bench-hotpixels" / "24mp")
+    ap.add_argument("--pin", action="store_true", help="confine N workers to N cores")
     ap.add_argument("--one", choices=MODES, help=argparse.SUPPRESS)
     ap.add_argument("--workers", type=int, default=2, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:
-        print(json.dumps(one(a.one, a.cache, a.workers, a.frames)))
+        print(json.dumps(one(a.one, a.cache, a.workers, a.frames, a.pin)))
         return
     generate(a.cache, a.frames)
     best: dict[tuple[str, int], dict] = {}
     for rep in range(a.repeat):
         for workers in (1, 2):
             for mode in MODES:
-                r = measure(mode, a.cache, workers, a.frames)
+                r = measure(mode, a.cache, workers, a.frames, a.pin)
                 print(f"run {rep + 1}: {mode:7s} {workers} worker(s): {r['seconds']:6.1f} s "
                       f"(CPU {r['cpu']:.1f} s, parent {r['parent_cpu']:.1f} s), "
                       f"worker peak {r['worker_peak_mb']:.0f} MB, parent peak "
@@ -135,6 +142,7 @@ def main() -> None:
                 if key not in best or r["seconds"] < best[key]["seconds"]:
                     best[key] = r
     print(f"\nbest of {a.repeat} ({a.frames} frames of {W}x{H} JPEG q=90, "
+          f"{'N workers on N cores' if a.pin else 'unpinned'}, "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
     for workers in (1, 2):
         d, an, cv = (best[(m, workers)] for m in MODES)
