@@ -7,13 +7,17 @@ ARGS   ?=
 
 .PHONY: run test lint bench package package-test clean
 
-$(VENV)/.installed-run: pyproject.toml
+# setup.py and the C kernel too: an editable install keeps the compiled module it built, so a
+# changed kernel source must reinstall (rebuild) it
+INSTALL_DEPS := pyproject.toml setup.py dedupe_gui/core/_framesums.c
+
+$(VENV)/.installed-run: $(INSTALL_DEPS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml
+$(VENV)/.installed-test: $(INSTALL_DEPS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
@@ -34,13 +38,13 @@ bench: $(VENV)/.installed-test
 	  $(if $(SCALE),--scale $(SCALE))
 
 # The frozen one-folder bundle (PyInstaller): dist/dedupe-gui/{dedupe-gui,dedupe}. Rebuilt
-# only when a source, an icon, the spec or pyproject.toml changed.
+# only when a source (the C kernel too), an icon, the spec or pyproject.toml changed.
 BUNDLE := dist/dedupe-gui
-BUNDLE_SOURCES := pyproject.toml $(shell find dedupe_gui packaging resources -type f \
+BUNDLE_SOURCES := $(INSTALL_DEPS) $(shell find dedupe_gui packaging resources -type f \
   \( -name '*.py' -o -name '*.png' -o -name '*.spec' -o -name '*.sh' -o -name '*.desktop' \
   -o -name '*.xml' -o -name '*.svg' \) 2>/dev/null)
 
-$(VENV)/.installed-package: pyproject.toml
+$(VENV)/.installed-package: $(INSTALL_DEPS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,packaging]'

@@ -262,4 +262,14 @@ static struct PyModuleDef module = {
     -1, methods, NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__framesums(void) { return PyModule_Create(&module); }
+/* ABI: the calling convention of add(); hotpixels.py ignores a module built from another
+ * version of this file (an editable install keeps its old build until reinstalled). */
+PyMODINIT_FUNC PyInit__framesums(void)
+{
+    PyObject *m = PyModule_Create(&module);
+    if (m && PyModule_AddIntConstant(m, "ABI", 2) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

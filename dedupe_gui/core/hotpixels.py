@@ -50,9 +50,12 @@ from dedupe_gui.core.progress import Progress, ProgressMeter
 from dedupe_gui.core.results import FileSkipped
 from dedupe_gui.core.scenes import count_scenes, frame_thumb
 
+FRAMESUMS_ABI = 2  # the compiled kernel's calling convention this module speaks
 try:  # the fused per-frame pass, compiled at install when a C compiler is there (setup.py)
     from dedupe_gui.core import _framesums
 except ImportError:  # pragma: no cover - exercised by the tests with the module hidden
+    _framesums = None
+if getattr(_framesums, "ABI", None) != FRAMESUMS_ABI:  # a stale build: not reinstalled
     _framesums = None
 if os.environ.get("DEDUPE_FRAMESUMS") == "0":  # the OpenCV passes, to compare (benchmark)
     _framesums = None

@@ -56,7 +56,8 @@ def _sums(frames, deviation, kernel):
 
 def test_kernel_is_built_where_required():
     if os.environ.get("DEDUPE_REQUIRE_FRAMESUMS") == "1":
-        assert hotpixels._framesums is not None, "the C kernel did not build (see setup.py)"
+        assert hotpixels._framesums is not None, \
+            "the C kernel did not build (see setup.py), or is a stale build of another ABI"
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
