@@ -8,8 +8,9 @@ channel and kind all match.
 JPEG and hot pixels: q=90 quantisation removes much of a one-pixel spike (measured: 15-90%
 of the injected excess survives, blue and red worst). Recall >= 0.95 for hot pixels on JPEG
 is therefore asserted on the hot pixels that kept at least a third of their excess in the
-files (32 of 40 here); over all of them it is 0.925 (37 of 40: one kept 15% of its spike,
-two sit in the 8x8 block of a stronger defect, whose JPEG echoes are suppressed).
+files (31 of those 32 are found); over all of them it is 0.8 (the count level for lossy
+sources trades the weakest spikes for far fewer false defects on repeated scenes, see
+``Thresholds.deviation_lossy``).
 """
 from __future__ import annotations
 
@@ -50,12 +51,12 @@ def test_precision_and_recall_per_kind(tmp_path, fmt):
         assert precision >= 0.95, (fmt, kind, table)
         assert recall >= 0.95, (fmt, kind, table)
     if fmt == "jpg":
-        assert table["hot (all injected)"][1] >= 0.9
+        assert table["hot (all injected)"][1] >= 0.775  # one count for both sides: 0.775
     for d in result.defects:  # every reported defect says how many frames back it
         assert 0 <= d.frames <= 36 and d.score > 0
 
 
-def test_repeated_scenes_do_not_look_like_defects(tmp_path):
+def test_repeated_scenes_do_not_look_like_defects_tiff(tmp_path):
     """27 frames of 900x600 are nearly whole views of the 9 photographs: the same detail comes
     back at the same place, as in a tripod series. It deviates both ways from frame to frame,
     a defect one way: counted apart, texture no longer passes for hot or dead pixels (when
@@ -66,3 +67,18 @@ def test_repeated_scenes_do_not_look_like_defects(tmp_path):
     for kind in ("hot", "stuck", "dead"):
         precision, recall = _scores(truth, result.defects, kind)
         assert precision >= 0.95 and recall >= 0.95, (kind, precision, recall)
+
+
+def test_repeated_scenes_in_jpeg_stay_few_false_defects(tmp_path):
+    """The same 27 views as JPEG q=90. Compression noise makes the repeated detail harder to
+    tell from defects than in TIFF: 19 false hot and 17 false dead, where one count for both
+    sides gave 68 and 72, and counting from 1 level instead of 4 gave 420 and 323."""
+    truth = make_set(tmp_path, "jpg", n=27, height=600, width=900)
+    result = analyse([tmp_path], RunOptions(workers=2))
+    assert "only as varied as" in result.note
+    false = sum(1 for d in result.defects if d.kind in ("hot", "dead")
+                and (d.x, d.y, d.channel, d.kind)
+                not in {(t.x, t.y, t.channel, t.kind) for t in truth})
+    assert false <= 50
+    for kind in ("stuck", "dead"):
+        assert _scores(truth, result.defects, kind)[1] >= 0.95
