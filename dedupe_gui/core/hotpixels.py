@@ -558,8 +558,6 @@ def analyse_chunk(spec: GroupSpec, paths: list[str]) -> ChunkStats:
 class Accumulator:
     """Chan-merges chunk statistics as they arrive (coordinator side); adds the counts."""
 
-    COUNTS = ("up", "dn")
-
     def __init__(self) -> None:
         self.stats: PixelStats | None = None  # of the value
         self.up: np.ndarray | None = None  # frames above the neighbours' median
@@ -575,14 +573,13 @@ class Accumulator:
         if self.stats is None:
             # adopt the first chunk's arrays: no copy of a whole-sensor array
             self.stats = PixelStats(part.n, part.array("mean", True), part.array("m2", True))
-            for name in self.COUNTS:
-                setattr(self, name, part.array(name, True))
+            self.up, self.dn = part.array("up", True), part.array("dn", True)
             return
         chan_merge(self.stats, PixelStats(part.n, part.array("mean"), part.array("m2")),
                    threads=default_workers())
-        for name in self.COUNTS:
-            setattr(self, name, _add_counts(getattr(self, name), part.array(name),
-                                            self.stats.n))
+        assert self.up is not None and self.dn is not None
+        self.up = _add_counts(self.up, part.array("up"), self.stats.n)
+        self.dn = _add_counts(self.dn, part.array("dn"), self.stats.n)
 
 
 def _add_counts(total: np.ndarray, part: np.ndarray, n: int) -> np.ndarray:
@@ -656,10 +653,10 @@ def detect(acc: Accumulator, spec: GroupSpec, full_scale: float, t: Thresholds,
     frames), heat-map).
 
     Hot/dead: the mean residual (``mean_residual``) as a robust z-score over the channel
-    (median/MAD), with ``support`` of the frames more above than below (dead: below). Stuck: temporal spread below
-    ``stuck_ratio`` of the neighbours' while they vary; stuck near black is dead. Lossy
-    sources get non-maximum suppression: JPEG rings a defect through its 8x8 block, only the
-    strong peaks stay.
+    (median/MAD), with ``support`` of the frames more above than below (dead: below).
+    Stuck: temporal spread below ``stuck_ratio`` of the neighbours' while they vary; stuck
+    near black is dead. Lossy sources get non-maximum suppression: JPEG rings a defect
+    through its 8x8 block, only the strong peaks stay.
 
     Runs in row bands on ``threads`` threads (temporaries of ~1 MB, in cache) and keeps only
     the candidates, a 1/9 sample of the spread ratio and the pooled heat-map.
@@ -722,19 +719,19 @@ def detect(acc: Accumulator, spec: GroupSpec, full_scale: float, t: Thresholds,
         np.abs(z, out=p[:bh, :row])  # the heat-map pools |z|
         p[bh:] = 0  # a short last band: zero padding below the data
         net = np.subtract(up[y0:y1], dn[y0:y1], dtype=np.float32)
-        cand = (((z >= f32(t.z_hot)) & (net >= need)) | ((z <= f32(-t.z_dead)) & (net <= -need))
-                | (ratio <= f32(t.stuck_ratio)))
-        idx = np.flatnonzero(cand)
+        hot = (z >= f32(t.z_hot)) & (net >= need)  # the rule, said once: +1 hot, -1 dead
+        side = hot.view(np.int8) - ((z <= f32(-t.z_dead)) & (net <= -need)).view(np.int8)
+        idx = np.flatnonzero((side != 0) | (ratio <= f32(t.stuck_ratio)))
         first = (-y0) % 3  # rows y % 3 == 0 and every third column, all planes
         sample = ratio.reshape(bh, w, c)[first::3, ::3].flatten()  # a copy: buffers are reused
         # max over each cell: along the row first (contiguous), then over the cell's rows
         across = p.reshape(cells * cell, ww, cell * c).max(axis=2)
         heat[y0 // cell:y0 // cell + cells] = across.reshape(cells, cell, ww).max(axis=1)
         return (idx + y0 * row, z.reshape(-1)[idx], ratio.reshape(-1)[idx],
-                nstd.reshape(-1)[idx], sample)
+                nstd.reshape(-1)[idx], side.reshape(-1)[idx], sample)
 
     parts = thread_map(one, range(0, h, band), threads)
-    idx, zc, rc, nc, samples = (np.concatenate([p[k] for p in parts]) for k in range(5))
+    idx, zc, rc, nc, sidec, samples = (np.concatenate([p[k] for p in parts]) for k in range(6))
     lr_med, lr_sig = _robust(np.log(samples[::max(1, samples.size // _ROBUST_SAMPLES)]), 0.02,
                              presampled=True)
     flat = (rc <= t.stuck_ratio) & (nc >= t.stuck_spread * level)
@@ -749,9 +746,9 @@ def detect(acc: Accumulator, spec: GroupSpec, full_scale: float, t: Thresholds,
     kinds[sel], scores[sel], supc[sel] = "stuck", stuck_s[sel], (upc + dnc)[sel]
     sel = flat & dark
     kinds[sel], scores[sel], supc[sel] = "dead", np.abs(zc[sel]), dnc[sel]
-    sel = ~flat & (zc >= t.z_hot) & (upc - dnc >= need)
+    sel = ~flat & (sidec > 0)
     kinds[sel], scores[sel], supc[sel] = "hot", zc[sel], upc[sel]
-    sel = ~flat & (zc <= -t.z_dead) & (dnc - upc >= need)
+    sel = ~flat & (sidec < 0)
     kinds[sel], scores[sel], supc[sel] = "dead", -zc[sel], dnc[sel]
     keep = kinds != ""
     rr, cc, kk = np.unravel_index(idx[keep], (h, w, c))
