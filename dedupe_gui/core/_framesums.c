@@ -83,13 +83,13 @@ accum_##SFX(const T *restrict x, const T *restrict med, A1T *restrict a1,       
 NOINLINE static void                                                                          \
 fold_##SFX(A1T *restrict a1, A2T *restrict a2, uint8_t *restrict up,                          \
            uint8_t *restrict dn, float *restrict s1, S2T *restrict s2,                        \
-           uint8_t *restrict sup, uint8_t *restrict sdn, Py_ssize_t n)                        \
+           uint8_t *restrict s_up, uint8_t *restrict s_dn, Py_ssize_t n)                      \
 {                                                                                             \
     for (Py_ssize_t i = 0; i < n; i++) {                                                      \
         s1[i] += (float)a1[i];                                                                \
         s2[i] += (S2T)a2[i];                                                                  \
-        sup[i] += up[i];                                                                      \
-        sdn[i] += dn[i];                                                                      \
+        s_up[i] += up[i];                                                                     \
+        s_dn[i] += dn[i];                                                                     \
         a1[i] = 0;                                                                            \
         a2[i] = 0;                                                                            \
         up[i] = 0;                                                                            \
@@ -101,8 +101,8 @@ fold_##SFX(A1T *restrict a1, A2T *restrict a2, uint8_t *restrict up,            
 /* Borders are replicated, like cv2.medianBlur's. */                                           \
 static void rows_##SFX(const T *const *frames, Py_ssize_t k, Py_ssize_t y, Py_ssize_t h,    \
                        Py_ssize_t R, Py_ssize_t c, T *buf, T *med, A1T *a1, A2T *a2,          \
-                       uint8_t *up, uint8_t *dn, float *s1, S2T *s2, uint8_t *sup,            \
-                       uint8_t *sdn, T dev)                                                   \
+                       uint8_t *up, uint8_t *dn, float *s1, S2T *s2, uint8_t *s_up,           \
+                       uint8_t *s_dn, T dev)                                                  \
 {                                                                                             \
     Py_ssize_t yu = y ? y - 1 : 0, yd = y + 1 < h ? y + 1 : h - 1, P = BLOCK + 2 * c;         \
     T *L = buf, *M = L + P, *H = M + P;                                                       \
@@ -123,21 +123,35 @@ static void rows_##SFX(const T *const *frames, Py_ssize_t k, Py_ssize_t y, Py_ss
             median_##SFX(L, M, H, med, n, c);                                                 \
             accum_##SFX(f + y * R + i0, med, a1, a2, up, dn, n, dev);                         \
         }                                                                                     \
-        fold_##SFX(a1, a2, up, dn, s1 + y * R + i0, s2 + y * R + i0, sup + y * R + i0,       \
-                   sdn + y * R + i0, n);                                                      \
+        fold_##SFX(a1, a2, up, dn, s1 + y * R + i0, s2 + y * R + i0, s_up + y * R + i0,      \
+                   s_dn + y * R + i0, n);                                                     \
     }                                                                                         \
 }
 
 KERNELS(u8, uint8_t, float, uint16_t, uint32_t, uint16_t)
 KERNELS(u16, uint16_t, double, uint32_t, uint64_t, uint32_t)
 
-static int get(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t len, Py_ssize_t item,
+/* The struct format of a buffer's items as one native-order character ('B' uint8, 'H'
+ * uint16, 'f' float32, 'd' float64), or 0 for anything else: the size alone would let an
+ * int16 or float16 frame through as uint16. */
+static char item_format(const Py_buffer *view)
+{
+    const char *f = view->format ? view->format : "B";
+    if (*f == '@' || *f == '=')
+        f++;
+    return f[0] && !f[1] ? f[0] : 0;
+}
+
+/* ``obj``'s buffer: C-contiguous, ``len`` items of ``format``. */
+static int get(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t len, char format,
                const char *what)
 {
-    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0)) < 0)
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, view, flags) < 0)
         return -1;
-    if (view->len != len * item || view->itemsize != item) {
-        PyErr_Format(PyExc_ValueError, "%s: expected %zd values of %zd bytes", what, len, item);
+    if (item_format(view) != format || view->len != len * view->itemsize) {
+        PyErr_Format(PyExc_ValueError, "%s: expected %zd values of format '%c'", what, len,
+                     format);
         PyBuffer_Release(view);
         return -1;
     }
@@ -166,6 +180,7 @@ static PyObject *add(PyObject *self, PyObject *args)
     if (!seq)
         return NULL;
     Py_ssize_t k = PySequence_Fast_GET_SIZE(seq), R = w * c, n = h * R, got = 0, item = 1;
+    char format = 0;
     if (k < 1 || k > 255) {
         Py_DECREF(seq);
         PyErr_SetString(PyExc_ValueError, "1 to 255 frames per call");
@@ -180,29 +195,30 @@ static PyObject *add(PyObject *self, PyObject *args)
         PyErr_NoMemory();
         goto done;
     }
-    if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, 0), &fb[0], PyBUF_C_CONTIGUOUS) < 0)
+    if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, 0), &fb[0], PyBUF_FORMAT) < 0)
         goto done;
-    item = fb[0].itemsize;
+    format = item_format(&fb[0]);
     PyBuffer_Release(&fb[0]);
-    if (item != 1 && item != 2) {
+    if (format != 'B' && format != 'H') {
         PyErr_SetString(PyExc_TypeError, "frames must be uint8 or uint16");
         goto done;
     }
+    item = format == 'H' ? 2 : 1;
     for (got = 0; got < k; got++) {
-        if (get(PySequence_Fast_GET_ITEM(seq, got), &fb[got], 0, n, item, "frame") < 0)
+        if (get(PySequence_Fast_GET_ITEM(seq, got), &fb[got], 0, n, format, "frame") < 0)
             goto done;
         ptr[got] = fb[got].buf;
     }
-    if (get(o1, &b1, 1, n, 4, "s1") < 0)
+    if (get(o1, &b1, 1, n, 'f', "s1") < 0)
         goto done;
     held = 1;
-    if (get(o2, &b2, 1, n, item == 2 ? 8 : 4, "s2") < 0)
+    if (get(o2, &b2, 1, n, item == 2 ? 'd' : 'f', "s2") < 0)
         goto done;
     held = 2;
-    if (get(oup, &bup, 1, n, 1, "up") < 0)
+    if (get(oup, &bup, 1, n, 'B', "up") < 0)
         goto done;
     held = 3;
-    if (get(odn, &bdn, 1, n, 1, "down") < 0)
+    if (get(odn, &bdn, 1, n, 'B', "down") < 0)
         goto done;
     held = 4;
     buf = PyMem_Malloc(3 * (BLOCK + 2 * c) * item);
