@@ -78,15 +78,14 @@ def one(mode: str, folder: Path, workers: int, n: int, pin: bool = False) -> dic
     """One measurement in this process; the pool's children report their peak RSS."""
     if pin:
         os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:workers]))
+    from dedupe_gui.core import hotpixels
     from dedupe_gui.core.hotpixels import RunOptions, analyse, chunk_plan
     from dedupe_gui.core.parallel import chunked, run_chunks
 
-    files = sorted(str(p) for p in folder.glob("frame_*.jpg"))[:n]
-    start = time.perf_counter()
-    from dedupe_gui.core import hotpixels
-
     if mode == "analyse" and hotpixels._framesums is None:
         raise SystemExit("the compiled kernel is not built: pip install -e . with a C compiler")
+    files = sorted(str(p) for p in folder.glob("frame_*.jpg"))[:n]
+    start = time.perf_counter()
     if mode == "decode":
         per_chunk, _ = chunk_plan(len(files), workers, W * H * 3, RunOptions().frame_budget)
         done = sum(r.result or 0 for r in run_chunks(_decode_chunk, chunked(files, per_chunk),
@@ -108,7 +107,9 @@ def one(mode: str, folder: Path, workers: int, n: int, pin: bool = False) -> dic
 
 
 def measure(mode: str, folder: Path, workers: int, n: int, pin: bool) -> dict:
-    env = dict(os.environ, DEDUPE_FRAMESUMS="0" if mode == "opencv" else "1")
+    env = {k: v for k, v in os.environ.items() if k != "DEDUPE_FRAMESUMS"}
+    if mode == "opencv":
+        env["DEDUPE_FRAMESUMS"] = "0"
     out = subprocess.run([sys.executable, __file__, "--one", mode, "--workers", str(workers),
                           "--frames", str(n), "--cache", str(folder)] + ["--pin"] * pin,
                          capture_output=True, text=True, check=True, env=env)
